@@ -1,0 +1,152 @@
+//! PNG plots where people would rather look than read: loss curves, the lr_find curve, and
+//! the building blocks task crates use for their own charts. Text uses DejaVu Sans, embedded in
+//! the binary, so plots look the same on every machine.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+/// The font family name to use in plotters text styles.
+pub const FONT_FAMILY: &str = "sans-serif";
+
+/// Registers the embedded font with plotters (once per process).
+pub fn ensure_font() {
+    REGISTER.call_once(|| {
+        let _ = plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, FONT);
+    });
+}
+
+/// One named line of a [`line_chart`].
+pub struct Series<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// `(x, y)` points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A marked point of a [`line_chart`] (an lr_find suggestion, say).
+pub struct Marker<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// Where it is.
+    pub at: (f64, f64),
+}
+
+/// How a [`line_chart`] is drawn.
+pub struct ChartSpec<'a> {
+    /// Title on top.
+    pub title: &'a str,
+    /// X axis label.
+    pub x_label: &'a str,
+    /// Y axis label.
+    pub y_label: &'a str,
+    /// Log-scale x axis (learning rates).
+    pub log_x: bool,
+}
+
+/// Draws `series` (and `markers`) as an 800×500 PNG at `path`, written atomically.
+pub fn line_chart(path: &Path, spec: &ChartSpec<'_>, series: &[Series<'_>], markers: &[Marker<'_>]) -> Result<()> {
+    ensure_font();
+    let pts = || series.iter().flat_map(|s| s.points.iter()).chain(markers.iter().map(|m| &m.at)).filter(|(x, y)| x.is_finite() && y.is_finite());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts() {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return Err(Error::Data(format!("{}: nothing to plot", path.display())));
+    }
+    if x0 == x1 {
+        x1 = x0 + 1.0;
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-9);
+    let (y0, y1) = (y0 - pad, y1 + pad);
+    let (w, h) = (800u32, 500u32);
+    let mut buf = vec![0u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        let draw = |e: &dyn std::fmt::Display| Error::Data(format!("{}: drawing failed: {e}", path.display()));
+        root.fill(&WHITE).map_err(|e| draw(&e))?;
+        let font = (FONT_FAMILY, 16).into_font();
+        let colors = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+        if spec.log_x {
+            let mut chart = ChartBuilder::on(&root)
+                .caption(spec.title, (FONT_FAMILY, 22))
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(65)
+                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .map_err(|e| draw(&e))?;
+            chart
+                .configure_mesh()
+                .x_desc(spec.x_label)
+                .y_desc(spec.y_label)
+                .label_style(font.clone())
+                .x_label_formatter(&|v| format!("{v:.0e}"))
+                .draw()
+                .map_err(|e| draw(&e))?;
+            for (i, s) in series.iter().enumerate() {
+                let c = colors[i % colors.len()];
+                chart
+                    .draw_series(LineSeries::new(s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()), c.stroke_width(2)))
+                    .map_err(|e| draw(&e))?
+                    .label(s.label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            }
+            for (i, m) in markers.iter().enumerate() {
+                let c = colors[(i + series.len()) % colors.len()];
+                chart
+                    .draw_series(std::iter::once(Circle::new(m.at, 6, c.filled())))
+                    .map_err(|e| draw(&e))?
+                    .label(m.label)
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+            }
+            chart.configure_series_labels().label_font(font).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| draw(&e))?;
+        } else {
+            let mut chart = ChartBuilder::on(&root)
+                .caption(spec.title, (FONT_FAMILY, 22))
+                .margin(15)
+                .x_label_area_size(45)
+                .y_label_area_size(65)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| draw(&e))?;
+            chart.configure_mesh().x_desc(spec.x_label).y_desc(spec.y_label).label_style(font.clone()).draw().map_err(|e| draw(&e))?;
+            for (i, s) in series.iter().enumerate() {
+                let c = colors[i % colors.len()];
+                chart
+                    .draw_series(LineSeries::new(s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()), c.stroke_width(2)))
+                    .map_err(|e| draw(&e))?
+                    .label(s.label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            }
+            for (i, m) in markers.iter().enumerate() {
+                let c = colors[(i + series.len()) % colors.len()];
+                chart
+                    .draw_series(std::iter::once(Circle::new(m.at, 6, c.filled())))
+                    .map_err(|e| draw(&e))?
+                    .label(m.label)
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+            }
+            chart.configure_series_labels().label_font(font).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| draw(&e))?;
+        }
+        root.present().map_err(|e| draw(&e))?;
+    }
+    save_rgb_png(path, &buf, w, h)
+}
+
+/// Encodes an RGB buffer as PNG and writes it atomically.
+pub fn save_rgb_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> Result<()> {
+    let mut png = Vec::new();
+    let img = image::RgbImage::from_raw(w, h, rgb.to_vec()).ok_or_else(|| Error::Data("image buffer has the wrong size".into()))?;
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| Error::Data(format!("{}: PNG encoding failed: {e}", path.display())))?;
+    crate::io::write_atomic(path, &png)
+}
