@@ -129,3 +129,16 @@ fn lr_find_suggestions_match_fastai() {
         assert!(close(got, want, 1e-6), "{name}: {got} vs {want}");
     }
 }
+
+#[test]
+fn sigmoid_range_matches_fastai() {
+    let g = golden();
+    let sr = &g["sigmoid_range"];
+    let (lo, hi) = (sr["low"].as_f64().unwrap(), sr["high"].as_f64().unwrap());
+    let x: Vec<f32> = floats(&sr["x"]).iter().map(|&v| v as f32).collect();
+    let n = x.len();
+    let y = kindling_core::nn::sigmoid_range(Tensor::<1>::from_data(TensorData::new(x, [n]), &Device::flex()), lo, hi);
+    for (got, want) in y.into_data().try_into_vec::<f32>().unwrap().iter().zip(floats(&sr["y"])) {
+        assert!(close(*got as f64, want, 1e-6), "{got} vs {want}");
+    }
+}

@@ -17,6 +17,9 @@ pub enum DeviceChoice {
     Cpu,
     /// The default GPU through wgpu (Vulkan, Metal or DX12). Needs the `wgpu` feature.
     Wgpu,
+    /// burn's older ndarray CPU backend (deprecated upstream; slower than flex). Needs the
+    /// `ndarray` feature; kept to measure the two side by side.
+    Ndarray,
 }
 
 impl DeviceChoice {
@@ -40,6 +43,14 @@ impl DeviceChoice {
                 "wgpu".into(),
                 "rebuild with `--features wgpu` to train on a GPU".into(),
             )),
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            DeviceChoice::Ndarray => Ok(Device::ndarray()),
+            #[cfg(not(feature = "ndarray"))]
+            DeviceChoice::Ndarray => Err(Error::DeviceUnavailable(
+                "ndarray".into(),
+                "rebuild with `--features kindling-core/ndarray` (flex, the default, is faster)".into(),
+            )),
         }
     }
 
@@ -54,6 +65,7 @@ impl fmt::Display for DeviceChoice {
         f.write_str(match self {
             DeviceChoice::Cpu => "cpu",
             DeviceChoice::Wgpu => "wgpu",
+            DeviceChoice::Ndarray => "ndarray",
         })
     }
 }
@@ -65,7 +77,8 @@ impl FromStr for DeviceChoice {
         match s.to_ascii_lowercase().as_str() {
             "cpu" | "flex" => Ok(DeviceChoice::Cpu),
             "wgpu" | "gpu" => Ok(DeviceChoice::Wgpu),
-            other => Err(Error::invalid("device", format!("'{other}' is not one of: cpu, wgpu"))),
+            "ndarray" => Ok(DeviceChoice::Ndarray),
+            other => Err(Error::invalid("device", format!("'{other}' is not one of: cpu, wgpu, ndarray"))),
         }
     }
 }

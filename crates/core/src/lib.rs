@@ -24,6 +24,7 @@ pub mod export;
 pub mod io;
 pub mod learner;
 pub mod metrics;
+pub mod nn;
 pub mod optim;
 pub mod plot;
 pub mod schedule;
@@ -34,3 +35,17 @@ pub use error::{Error, Result};
 
 /// Re-export of the burn version kindling is built on, so that users name the same types.
 pub use burn;
+
+/// The names most programs need, in one `use`.
+pub mod prelude {
+    pub use crate::data::split::{ColSplitter, GrandparentSplitter, IndexSplitter, RandomSplitter, Splitter, TimeSplitter};
+    pub use crate::data::{Batcher, DataLoader, DataLoaders, Dataset, LeakageReport, LoaderConfig, Splits, VecDataset};
+    pub use crate::device::DeviceChoice;
+    pub use crate::error::{Error, Result};
+    pub use crate::export::{self, ModelHeader};
+    pub use crate::learner::{Batch, CrossEntropyLoss, Learner, LrFindConfig, MseLoss, Target, TaskModel};
+    pub use crate::metrics::{Accuracy, ErrorRate, F1Score, Mae, Mse, Rmse};
+    pub use crate::optim::{OptimizerConfig, ParamGroups};
+    pub use crate::schedule::{LrSpec, OneCycle};
+    pub use burn::tensor::{Device, Tensor};
+}

@@ -74,7 +74,10 @@ pub struct ParamInfo {
     pub group: usize,
     /// Whether it is a bias or belongs to a normalisation layer (no weight decay by default).
     pub is_bias_or_norm: bool,
-    /// Whether it receives gradients.
+    /// Whether it is a buffer rather than a learned parameter (BatchNorm's running statistics):
+    /// PyTorch keeps these out of `parameters()`.
+    pub is_buffer: bool,
+    /// Whether it receives gradients (on a model that is in training mode).
     pub trainable: bool,
     /// Number of values.
     pub numel: usize,
@@ -110,6 +113,11 @@ impl PathTracker {
 
     pub fn in_norm(&self) -> bool {
         self.owners.last().is_some_and(|o| o.contains("Norm"))
+    }
+
+    /// A running statistic of a normalisation layer.
+    pub fn is_buffer(&self) -> bool {
+        self.in_norm() && self.names.last().is_some_and(|n| n.starts_with("running_"))
     }
 }
 
@@ -152,6 +160,7 @@ impl ModuleVisitor for Describer<'_> {
             group: self.groups.group_of(&path),
             path,
             is_bias_or_norm: self.path.is_bias_or_norm(),
+            is_buffer: self.path.is_buffer(),
             trainable: param.val().is_require_grad(),
             numel: param.lazy_shape().num_elements(),
         });

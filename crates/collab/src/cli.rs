@@ -1,0 +1,320 @@
+//! The `kindling-collab` command line.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find};
+use kindling_core::data::split::{RandomSplitter, Splitter};
+use kindling_core::learner::{RunInfo, SplitSizes};
+use kindling_core::plot::{ChartSpec, scatter_labeled};
+use kindling_core::{DeviceChoice, Error, Result};
+use kindling_tabular::read::{ReadOptions, read_table};
+
+use crate::data::CollabData;
+use crate::learner::{collab_learner, default_config};
+use crate::pca::pca;
+use crate::predict::{CollabPredictor, export_collab};
+use crate::ratings::{RatingColumns, Ratings};
+
+/// Collaborative filtering as fastai's `collab_learner` does it.
+#[derive(Parser)]
+#[command(name = "kindling-collab", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train on a ratings table and write the model, metrics.json and history.png into --out.
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Factors per user and item.
+        #[arg(long, default_value_t = 50)]
+        n_factors: usize,
+        /// Use the neural model (EmbeddingNN) instead of the dot product.
+        #[arg(long)]
+        use_nn: bool,
+        /// Hidden layers of the neural model, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "100,50")]
+        layers: Vec<usize>,
+        /// Output range `low,high` (default: 0 to the highest rating + 0.5).
+        #[arg(long, value_delimiter = ',', num_args = 2)]
+        y_range: Option<Vec<f64>>,
+        /// Weight decay (fastbook: 0.1).
+        #[arg(long, default_value_t = 0.1)]
+        wd: f64,
+        #[command(flatten)]
+        common: TrainArgs,
+    },
+    /// Predict ratings for the (user, item) pairs of a file; writes a CSV in the file's order.
+    Predict {
+        #[command(flatten)]
+        model: ModelArg,
+        /// The pairs (user and item columns named as in training, or the first two columns).
+        #[arg(long)]
+        pairs: PathBuf,
+        /// Field separator of the pairs file.
+        #[arg(long, default_value = ",")]
+        sep: String,
+        /// Where to write the predictions.
+        #[arg(long, default_value = "predictions.csv")]
+        out: PathBuf,
+    },
+    /// The items a user would rate highest, among those they have not rated.
+    Recommend {
+        #[command(flatten)]
+        model: ModelArg,
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// How many.
+        #[arg(short, long, default_value_t = 10)]
+        n: usize,
+    },
+    /// The items closest to one item (cosine similarity of their factors).
+    Similar {
+        #[command(flatten)]
+        model: ModelArg,
+        /// The item id.
+        #[arg(long)]
+        item: String,
+        /// How many.
+        #[arg(short, long, default_value_t = 10)]
+        n: usize,
+    },
+    /// Chapter 8's look inside: item biases, and a PCA map of the most-rated items' factors.
+    Analyze {
+        #[command(flatten)]
+        model: ModelArg,
+        /// A table of item id (first column) and title (second column) to label items with.
+        #[arg(long)]
+        titles: Option<PathBuf>,
+        /// Field separator of the titles table.
+        #[arg(long, default_value = "\\t")]
+        titles_sep: String,
+        /// Items listed at each end of the bias ranking.
+        #[arg(long, default_value_t = 5)]
+        n: usize,
+        /// Most-rated items in the PCA, and how many of them to label.
+        #[arg(long, default_value_t = 1000)]
+        top: usize,
+        /// Labelled points on the map.
+        #[arg(long, default_value_t = 50)]
+        label: usize,
+        /// Where to write pca.png.
+        #[arg(long, default_value = "runs/analyze")]
+        out: PathBuf,
+    },
+    /// Sweep learning rates and suggest one.
+    LrFind {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        common: LrFindArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ModelArg {
+    /// The model file written by `train`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Where to run: cpu or wgpu.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+}
+
+impl ModelArg {
+    fn load(&self) -> Result<CollabPredictor> {
+        CollabPredictor::load(&self.model, &self.device.device()?)
+    }
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// The ratings table (CSV/TSV, or Parquet by extension).
+    #[arg(long)]
+    ratings: PathBuf,
+    /// User column (default: the first).
+    #[arg(long)]
+    user: Option<String>,
+    /// Item column (default: the second).
+    #[arg(long)]
+    item: Option<String>,
+    /// Rating column (default: the third).
+    #[arg(long)]
+    rating: Option<String>,
+    /// Field separator (`\t` for tab).
+    #[arg(long, default_value = ",")]
+    sep: String,
+    /// The file has no header line.
+    #[arg(long)]
+    no_header: bool,
+    /// Share of ratings to validate on.
+    #[arg(long, default_value_t = 0.2)]
+    valid_pct: f64,
+}
+
+fn separator(s: &str) -> Result<u8> {
+    match s {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        s if s.len() == 1 => Ok(s.as_bytes()[0]),
+        s => Err(Error::invalid("--sep", format!("'{s}' is not a single character"))),
+    }
+}
+
+impl DataArgs {
+    fn load(&self, seed: u64) -> Result<CollabData> {
+        let mut read = ReadOptions { separator: separator(&self.sep)?, has_header: !self.no_header, ..ReadOptions::default() };
+        if self.no_header {
+            read.names = Some(vec!["user".into(), "item".into(), "rating".into(), "timestamp".into()]);
+        }
+        let cols = RatingColumns { user: self.user.clone(), item: self.item.clone(), rating: self.rating.clone() };
+        let ratings = Ratings::read(&self.ratings, &read, &cols)?;
+        let (lo, hi) = ratings.range();
+        println!(
+            "{} ratings of '{}' by '{}' in '{}', from {lo} to {hi}{}",
+            ratings.len(),
+            ratings.columns.1,
+            ratings.columns.0,
+            ratings.columns.2,
+            if ratings.duplicates_dropped > 0 { format!("; {} repeated (user, item) ratings dropped, keeping the last", ratings.duplicates_dropped) } else { String::new() }
+        );
+        if let Some(first) = ratings.skipped_rows.first() {
+            println!("{} ratings without a user or item id were skipped (the first is row {first})", ratings.skipped_rows.len());
+        }
+        let splits = RandomSplitter::new(self.valid_pct, seed).split(&ratings.len())?;
+        CollabData::new(ratings, splits)
+    }
+}
+
+/// Parses the command line, runs it, and turns an error into a message and a failure code.
+pub fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train { data, n_factors, use_nn, layers, y_range, wd, common } => {
+            prepare_run_dir(&common.out, common.resume)?;
+            let device = common.device.device()?;
+            device.seed(common.seed);
+            let data = data.load(common.seed)?;
+            println!("{} users and {} items in training (plus the #na# slot)", data.users.len() - 1, data.items.len() - 1);
+            let dls = data.dataloaders(common.bs, common.seed, &device)?;
+            let y_range = y_range.map(|v| (v[0], v[1]));
+            let config = default_config(&data, n_factors, use_nn.then_some(layers), y_range);
+            let learn = collab_learner(&data, &dls, &config, wd, &device);
+            let (train, valid, test) = data.splits.sizes();
+            let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
+            let mut learn = attach_run_dir(learn, &common, info)?;
+            learn.fit_one_cycle(common.epochs, common.lr.unwrap_or(5e-3))?;
+            let path = common.out.join("model.safetensors");
+            export_collab(&path, learn.model(), &config, &data)?;
+            println!("model written to {}", path.display());
+            Ok(())
+        }
+        Command::Predict { model, pairs, sep, out } => {
+            let p = model.load()?;
+            let read = ReadOptions { separator: separator(&sep)?, ..ReadOptions::default() };
+            let table = read_table(&pairs, &read, None)?;
+            let (uc, ic) = (&p.pre.columns.0, &p.pre.columns.1);
+            let pick = |name: &String, k: usize| table.get(name).or_else(|| table.columns.get(k)).ok_or_else(|| Error::MissingColumn { name: name.clone(), available: table.names.join(", ") });
+            let (users, items) = (pick(uc, 0)?, pick(ic, 1)?);
+            let mut csv = format!("{uc},{ic},prediction,note\n");
+            let mut known = Vec::new();
+            let n = table.n_rows();
+            let ids: Vec<(String, String)> = (0..n).map(|k| (users.category(k).unwrap_or_default(), items.category(k).unwrap_or_default())).collect();
+            for (u, i) in &ids {
+                if let (Some(u), Some(i)) = (p.pre.users.get(u), p.pre.items.get(i)) {
+                    known.push((u, i));
+                }
+            }
+            let mut preds = p.predict_rows(&known)?.into_iter();
+            for (u, i) in &ids {
+                let note = match (p.pre.users.get(u), p.pre.items.get(i)) {
+                    (Some(_), Some(_)) => None,
+                    (None, _) => Some("unknown user"),
+                    (_, None) => Some("unknown item"),
+                };
+                let _ = match note {
+                    None => writeln!(csv, "{u},{i},{:.4},", preds.next().expect("one per known pair")),
+                    Some(note) => writeln!(csv, "{u},{i},,{note}"),
+                };
+            }
+            kindling_core::io::write_atomic(&out, csv.as_bytes())?;
+            println!("{n} pairs predicted into {} ({} with an id unseen in training)", out.display(), n - known.len());
+            Ok(())
+        }
+        Command::Recommend { model, user, n } => {
+            for (k, s) in model.load()?.recommend(&user, n)?.iter().enumerate() {
+                println!("{:>3}. {:<50} {:.3}", k + 1, s.item, s.score);
+            }
+            Ok(())
+        }
+        Command::Similar { model, item, n } => {
+            for (k, s) in model.load()?.similar(&item, n)?.iter().enumerate() {
+                println!("{:>3}. {:<50} {:.3}", k + 1, s.item, s.score);
+            }
+            Ok(())
+        }
+        Command::Analyze { model, titles, titles_sep, n, top, label, out } => analyze(&model.load()?, titles, &titles_sep, n, top, label, &out),
+        Command::LrFind { data, common } => {
+            let device = common.device.device()?;
+            device.seed(common.seed);
+            let data = data.load(common.seed)?;
+            let dls = data.dataloaders(common.bs, common.seed, &device)?;
+            let config = default_config(&data, 50, None, None);
+            run_lr_find(&mut collab_learner(&data, &dls, &config, 0.1, &device).quiet(), &common).map(|_| ())
+        }
+    }
+}
+
+fn analyze(p: &CollabPredictor, titles: Option<PathBuf>, sep: &str, n: usize, top: usize, label: usize, out: &std::path::Path) -> Result<()> {
+    let mut names: Vec<String> = p.pre.items.ids.clone();
+    if let Some(path) = titles {
+        let t = read_table(&path, &ReadOptions { separator: separator(sep)?, ..ReadOptions::default() }, None)?;
+        if t.columns.len() < 2 {
+            return Err(Error::bad_file(&path, "needs an id column and a title column"));
+        }
+        let map: std::collections::HashMap<String, String> =
+            (0..t.n_rows()).filter_map(|k| Some((t.columns[0].category(k)?, t.columns[1].category(k)?))).collect();
+        for name in names.iter_mut().skip(1) {
+            if let Some(title) = map.get(name) {
+                *name = title.clone();
+            }
+        }
+    }
+    // Only items rated in training have learned factors.
+    let rated: Vec<usize> = (1..names.len()).filter(|&i| p.pre.item_counts[i] > 0).collect();
+    if let Ok(bias) = p.item_biases() {
+        let mut order = rated.clone();
+        order.sort_by(|&a, &b| bias[a].total_cmp(&bias[b]));
+        let show = |idx: &[usize]| idx.iter().map(|&i| format!("{} ({:.3})", names[i], bias[i])).collect::<Vec<_>>().join("; ");
+        println!("lowest item biases (liked less than their ratings' users would predict): {}", show(&order[..n.min(order.len())]));
+        let hi: Vec<usize> = order.iter().rev().take(n).copied().collect();
+        println!("highest item biases: {}", show(&hi));
+    }
+    let mut by_count = rated;
+    by_count.sort_by(|&a, &b| p.pre.item_counts[b].cmp(&p.pre.item_counts[a]).then(a.cmp(&b)));
+    by_count.truncate(top);
+    let (f, d) = p.item_factors()?;
+    let x: Vec<f32> = by_count.iter().flat_map(|&i| f[i * d..(i + 1) * d].iter().copied()).collect();
+    let comps = pca(&x, by_count.len(), d, 2);
+    let points: Vec<(f64, f64, String)> = by_count.iter().take(label).enumerate().map(|(r, &i)| (comps[r * 2], comps[r * 2 + 1], names[i].clone())).collect();
+    let path = out.join("pca.png");
+    scatter_labeled(&path, &ChartSpec { title: "Item factors: first two principal components", x_label: "PC 1", y_label: "PC 2", log_x: false }, &points)?;
+    println!("PCA of the {} most-rated items' factors written to {} ({} labelled)", by_count.len(), path.display(), points.len());
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! # kindling-collab
+//!
+//! Collaborative filtering as fastai does it (`CollabDataLoaders`, `collab_learner`), and the
+//! analysis chapter 8 of *Practical Deep Learning for Coders* does with the trained embeddings:
+//!
+//! - [`ratings`]: (user, item, rating) from any table, ids as text, any rating scale;
+//! - [`vocab`]: id vocabularies from the training ratings (`#na#` first);
+//! - [`data`]: splits, encoding and loaders of [`CollabBatch`]es;
+//! - [`model`]: `EmbeddingDotBias` and `EmbeddingNN`; [`learner`]: `collab_learner`;
+//! - [`predict`]: export, predictions, recommendations, similar items; [`pca`] for the maps.
+
+pub mod cli;
+pub mod data;
+pub mod learner;
+pub mod model;
+pub mod pca;
+pub mod predict;
+pub mod ratings;
+pub mod vocab;
+
+pub use data::{CollabBatch, CollabData};
+pub use model::{CollabModel, CollabModelConfig};
+pub use predict::CollabPredictor;

@@ -1,0 +1,132 @@
+//! Ratings from any table: user, item and rating columns chosen by name, ids as text (numbers
+//! or titles), ratings on any scale. Duplicate (user, item) pairs keep the last rating.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use kindling_core::{Error, Result};
+use kindling_tabular::read::{ReadOptions, read_table};
+use kindling_tabular::table::Column;
+
+/// Which columns hold what (default: the first three columns).
+#[derive(Clone, Debug, Default)]
+pub struct RatingColumns {
+    /// User column.
+    pub user: Option<String>,
+    /// Item column.
+    pub item: Option<String>,
+    /// Rating column.
+    pub rating: Option<String>,
+}
+
+/// (user, item, rating) triples in file order, duplicates resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ratings {
+    /// User id of each rating.
+    pub users: Vec<String>,
+    /// Item id of each rating.
+    pub items: Vec<String>,
+    /// The ratings.
+    pub ratings: Vec<f32>,
+    /// The column names used: (user, item, rating).
+    pub columns: (String, String, String),
+    /// How many duplicate (user, item) ratings were dropped (the last one is kept).
+    pub duplicates_dropped: usize,
+    /// Rows (1-based) skipped because their user or item id was missing.
+    pub skipped_rows: Vec<usize>,
+}
+
+impl Ratings {
+    /// Reads the ratings of `path` (CSV/TSV or Parquet).
+    pub fn read(path: &Path, read: &ReadOptions, cols: &RatingColumns) -> Result<Self> {
+        let all = read_table(path, read, None)?;
+        let pick = |given: &Option<String>, k: usize, what: &str| -> Result<String> {
+            match given {
+                Some(c) => all.require(c).map(|_| c.clone()),
+                None => all.names.get(k).cloned().ok_or_else(|| Error::bad_file(path, format!("no {what} column: the table has {} columns", all.names.len()))),
+            }
+        };
+        let (u, i, r) = (pick(&cols.user, 0, "user")?, pick(&cols.item, 1, "item")?, pick(&cols.rating, 2, "rating")?);
+        let n = all.n_rows();
+        if n == 0 {
+            return Err(Error::bad_file(path, "no ratings"));
+        }
+        let (ucol, icol) = (all.require(&u)?, all.require(&i)?);
+        let ratings: Vec<f32> = match all.require(&r)? {
+            Column::Numeric { values, .. } => values
+                .iter()
+                .enumerate()
+                .map(|(k, v)| v.filter(|x| x.is_finite()).map(|x| x as f32).ok_or_else(|| Error::bad_file(path, format!("row {}: rating '{r}' is missing or not finite", k + 1))))
+                .collect::<Result<_>>()?,
+            Column::Text(t) => {
+                let (k, bad) = t.iter().enumerate().find(|(_, v)| v.as_deref().is_none_or(|s| s.parse::<f64>().is_err())).expect("a text column has a non-number");
+                return Err(Error::bad_file(path, format!("row {}: rating '{r}' is {:?}, not a number", k + 1, bad.as_deref().unwrap_or(""))));
+            }
+        };
+        // A rating without a user or an item cannot be learned from: skip it, and say so.
+        let (mut users, mut items, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        let mut skipped = Vec::new();
+        for k in 0..n {
+            match (ucol.category(k), icol.category(k)) {
+                (Some(uid), Some(iid)) => {
+                    users.push(uid);
+                    items.push(iid);
+                    kept.push(ratings[k]);
+                }
+                _ => skipped.push(k + 1),
+            }
+        }
+        if users.is_empty() {
+            return Err(Error::bad_file(path, format!("no rating has both a '{u}' and an '{i}'")));
+        }
+        let mut out = Self::dedup(users, items, kept, (u, i, r));
+        out.skipped_rows = skipped;
+        Ok(out)
+    }
+
+    /// Builds ratings from triples, keeping the last rating of a repeated (user, item) pair.
+    pub fn dedup(users: Vec<String>, items: Vec<String>, ratings: Vec<f32>, columns: (String, String, String)) -> Self {
+        let mut last: HashMap<(&str, &str), usize> = HashMap::new();
+        for k in 0..users.len() {
+            last.insert((users[k].as_str(), items[k].as_str()), k);
+        }
+        let keep: Vec<usize> = (0..users.len()).filter(|&k| last[&(users[k].as_str(), items[k].as_str())] == k).collect();
+        let duplicates_dropped = users.len() - keep.len();
+        Self {
+            users: keep.iter().map(|&k| users[k].clone()).collect(),
+            items: keep.iter().map(|&k| items[k].clone()).collect(),
+            ratings: keep.iter().map(|&k| ratings[k]).collect(),
+            columns,
+            duplicates_dropped,
+            skipped_rows: Vec::new(),
+        }
+    }
+
+    /// Number of ratings.
+    pub fn len(&self) -> usize {
+        self.ratings.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ratings.is_empty()
+    }
+
+    /// Lowest and highest rating.
+    pub fn range(&self) -> (f32, f32) {
+        self.ratings.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_last_rating_of_a_duplicate_pair() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let r = Ratings::dedup(s(&["u1", "u2", "u1"]), s(&["i1", "i1", "i1"]), vec![1.0, 2.0, 5.0], Default::default());
+        assert_eq!(r.duplicates_dropped, 1);
+        assert_eq!((r.users, r.ratings), (s(&["u2", "u1"]), vec![2.0, 5.0]));
+    }
+}

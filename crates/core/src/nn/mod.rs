@@ -1,0 +1,23 @@
+//! fastai's reusable layers and rules, shared by the task crates: embedding sizes, the
+//! Linear–BatchNorm–Dropout block, and the sigmoid squashing of a regression output into a range.
+
+mod emb;
+mod lin_bn_drop;
+mod sigmoid_range;
+
+pub use emb::{emb_sz_rule, embedding};
+pub use lin_bn_drop::{LinBnDrop, LinBnDropConfig};
+pub use sigmoid_range::{SigmoidRange, sigmoid_range};
+
+/// The number of learned parameters, as PyTorch's `sum(p.numel() for p in m.parameters())`
+/// counts them: BatchNorm's running statistics are buffers, not parameters (burn's own
+/// `num_params` counts them too).
+///
+/// ```
+/// use burn::tensor::Device;
+/// let bn = burn::nn::BatchNormConfig::new(10).init(&Device::flex());
+/// assert_eq!(kindling_core::nn::num_params(&bn), 20);
+/// ```
+pub fn num_params<M: burn::module::Module>(model: &M) -> usize {
+    crate::optim::ParamGroups::single().describe(model).iter().filter(|p| !p.is_buffer).map(|p| p.numel).sum()
+}

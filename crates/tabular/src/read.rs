@@ -1,0 +1,177 @@
+//! Reading CSV and Parquet with polars' lazy scanner: only the columns that are used are read,
+//! values are trimmed (as pandas' `skipinitialspace`), NA markers become missing values, and a
+//! column whose every present value parses as a number becomes numeric.
+
+use std::path::Path;
+
+use kindling_core::{Error, Result};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::table::{Column, Table};
+
+/// How to read a file. The defaults read an ordinary CSV with a header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadOptions {
+    /// The first line names the columns.
+    pub has_header: bool,
+    /// Column names to use (required without a header; renames with one).
+    pub names: Option<Vec<String>>,
+    /// Field separator.
+    pub separator: u8,
+    /// Values that mean "missing" (after trimming), besides an empty field.
+    pub na_values: Vec<String>,
+    /// Lines to skip at the top (before the header).
+    pub skip_rows: usize,
+    /// Trim spaces around values.
+    pub trim: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self { has_header: true, names: None, separator: b',', na_values: vec!["NA".into(), "?".into()], skip_rows: 0, trim: true }
+    }
+}
+
+/// Reads `columns` (all when `None`) of a CSV or Parquet file (by its extension) into a [`Table`].
+pub fn read_table(path: &Path, opts: &ReadOptions, columns: Option<&[String]>) -> Result<Table> {
+    if !path.exists() {
+        return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    }
+    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"));
+    let pl = |e: PolarsError| polars_error(path, opts, e);
+    let path_str = path.to_string_lossy().to_string();
+    let mut lf = if is_parquet {
+        LazyFrame::scan_parquet(PlRefPath::new(path_str.as_str()), ScanArgsParquet::default()).map_err(pl)?
+    } else {
+        LazyCsvReader::new(PlRefPath::new(path_str.as_str()))
+            .with_has_header(opts.has_header)
+            .with_separator(opts.separator)
+            .with_skip_rows(opts.skip_rows)
+            .with_infer_schema_length(Some(0)) // every column as text; typed after trimming
+            .with_truncate_ragged_lines(false)
+            .with_raise_if_empty(true)
+            .finish()
+            .map_err(pl)?
+    };
+    let schema = lf.collect_schema().map_err(pl)?;
+    let file_names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let names: Vec<String> = match &opts.names {
+        Some(given) => {
+            if given.len() != file_names.len() {
+                return Err(Error::bad_file(path, format!("{} names were given for {} columns", given.len(), file_names.len())));
+            }
+            given.clone()
+        }
+        None => file_names.clone(),
+    };
+    let wanted: Vec<usize> = match columns {
+        None => (0..names.len()).collect(),
+        Some(cols) => cols
+            .iter()
+            .map(|c| names.iter().position(|n| n == c).ok_or_else(|| Error::MissingColumn { name: c.clone(), available: names.join(", ") }))
+            .collect::<Result<_>>()?,
+    };
+    lf = lf.select(wanted.iter().map(|&i| col(file_names[i].as_str())).collect::<Vec<_>>());
+    let df = lf.collect().map_err(pl)?;
+    let mut table = Table::default();
+    for (k, &i) in wanted.iter().enumerate() {
+        let column = df.columns().get(k).ok_or_else(|| Error::bad_file(path, "a column went missing while reading"))?;
+        table.names.push(names[i].clone());
+        table.columns.push(convert(column, opts).map_err(pl)?);
+    }
+    Ok(drop_blank_rows(table))
+}
+
+/// Removes rows in which every field is missing: blank lines (pandas skips them too; the UCI
+/// files end with one).
+fn drop_blank_rows(mut table: Table) -> Table {
+    let n = table.n_rows();
+    let blank: Vec<bool> = (0..n).map(|r| table.columns.iter().all(|c| c.category(r).is_none())).collect();
+    if !blank.iter().any(|b| *b) || table.columns.is_empty() {
+        return table;
+    }
+    for col in &mut table.columns {
+        *col = match std::mem::replace(col, Column::Text(Vec::new())) {
+            Column::Numeric { values, .. } => Column::numeric(values.into_iter().zip(&blank).filter(|(_, b)| !**b).map(|(v, _)| v).collect()),
+            Column::Text(t) => Column::Text(t.into_iter().zip(&blank).filter(|(_, b)| !**b).map(|(v, _)| v).collect()),
+        };
+    }
+    table
+}
+
+/// A polars column as a [`Column`].
+fn convert(column: &polars::prelude::Column, opts: &ReadOptions) -> PolarsResult<Column> {
+    match column.dtype() {
+        DataType::String => {
+            let texts: Vec<Option<String>> = column
+                .str()?
+                .iter()
+                .map(|v| {
+                    let v = v?;
+                    let v = if opts.trim { v.trim() } else { v };
+                    (!v.is_empty() && !opts.na_values.iter().any(|na| na == v)).then(|| v.to_string())
+                })
+                .collect();
+            let parsed: Option<Vec<Option<f64>>> =
+                texts.iter().map(|t| t.as_ref().map_or(Some(None), |s| s.parse::<f64>().ok().map(Some))).collect();
+            Ok(match parsed {
+                Some(values) if texts.iter().any(Option::is_some) => Column::numeric(values),
+                _ => Column::Text(texts),
+            })
+        }
+        DataType::Boolean => Ok(Column::Text(column.bool()?.iter().map(|v| v.map(|b| b.to_string())).collect())),
+        dt if dt.is_primitive_numeric() => {
+            let c = column.cast(&DataType::Float64)?;
+            Ok(Column::numeric(c.f64()?.iter().collect()))
+        }
+        _ => {
+            let c = column.cast(&DataType::String)?;
+            convert(&c, opts)
+        }
+    }
+}
+
+/// A polars error as kindling's, naming the file, and for a CSV row with the wrong number of
+/// fields, the line.
+fn polars_error(path: &Path, opts: &ReadOptions, e: PolarsError) -> Error {
+    if let Some((line, found, expected)) = find_ragged_line(path, opts) {
+        return Error::bad_file(path, format!("line {line} has {found} fields where the first row has {expected}"));
+    }
+    let msg = e.to_string();
+    if msg.to_lowercase().contains("empty") {
+        return Error::bad_file(path, "the file is empty");
+    }
+    Error::bad_file(path, msg)
+}
+
+/// The first line (1-based) whose number of fields differs from the first row's, with the
+/// two counts. Quotes are honoured. `None` when every line agrees (or the file is unreadable).
+pub fn find_ragged_line(path: &Path, opts: &ReadOptions) -> Option<(usize, usize, usize)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut expected = None;
+    for (i, line) in text.lines().enumerate().skip(opts.skip_rows) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let n = count_fields(line, opts.separator);
+        match expected {
+            None => expected = Some(n),
+            Some(e) if e != n => return Some((i + 1, n, e)),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn count_fields(line: &str, sep: u8) -> usize {
+    let (mut n, mut quoted) = (1, false);
+    for b in line.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == sep && !quoted {
+            n += 1;
+        }
+    }
+    n
+}

@@ -1,0 +1,204 @@
+//! Benchmarks on the shared data, printed as a markdown table; with `--peer PYTHON`, the
+//! matching fastai script runs right after in the same session and the time ratio is printed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use kindling_core::data::split::{RandomSplitter, Splitter};
+
+/// One line of the results table.
+struct Row {
+    name: String,
+    data: String,
+    metric: String,
+    secs: f64,
+    throughput: String,
+    peer: Option<(String, f64)>,
+}
+
+fn data_dir(given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| std::env::var_os("KINDLING_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+fn peer_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer")
+}
+
+/// Runs a peer script and returns (its metric text, its wall seconds).
+fn run_peer(python: &Path, script: &str, args: &[String], metric_key: &str) -> Result<(String, f64), String> {
+    let script = peer_dir().join(script);
+    println!("peer: {} {} {}", python.display(), script.display(), args.join(" "));
+    let out = Command::new(python).arg(&script).args(args).output().map_err(|e| format!("{}: {e}", python.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!("peer failed: {}\n{}", text, String::from_utf8_lossy(&out.stderr)));
+    }
+    let line = text.lines().rev().find(|l| l.contains("wall_s=")).ok_or_else(|| format!("peer printed no result: {text}"))?;
+    let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{k}="))).map(str::to_string);
+    let wall: f64 = field("wall_s").and_then(|v| v.parse().ok()).ok_or("no wall_s")?;
+    Ok((format!("{metric_key} {}", field(metric_key).unwrap_or_default()), wall))
+}
+
+fn tabular(data: &Path, peer: Option<&Path>) -> Result<Row, String> {
+    use kindling_tabular::prelude::*;
+    let file = data.join("adult/adult.data");
+    let names = "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country,salary";
+    let read = ReadOptions { has_header: false, names: Some(names.split(',').map(String::from).collect()), ..ReadOptions::default() };
+    let table = read_table(&file, &read, None).map_err(|e| e.to_string())?;
+    // Timed as the peer times it: from the loaded table to the validated model.
+    let t = Instant::now();
+    let cats = ["workclass", "education", "marital-status", "occupation", "relationship", "race"].map(String::from).to_vec();
+    let conts = ["age", "fnlwgt", "education-num"].map(String::from).to_vec();
+    let roles = resolve(&table, Some("salary"), Some(cats), Some(conts), None).map_err(|e| e.to_string())?;
+    let splits = RandomSplitter::new(0.2, 42).split(&table.n_rows()).map_err(|e| e.to_string())?;
+    let data = TabularData::new(&table, roles, splits).map_err(|e| e.to_string())?;
+    let device = Device::flex();
+    device.seed(42);
+    let dls = data.dataloaders(64, 42, &device).map_err(|e| e.to_string())?;
+    let (learn, _) = tabular_learner(&data, &dls, &TabularLearnerConfig::default(), &device);
+    let mut learn = learn.with_seed(42);
+    learn.fit_one_cycle(3, 1e-3).map_err(|e| e.to_string())?;
+    let eval = learn.validate().map_err(|e| e.to_string())?;
+    let secs = t.elapsed().as_secs_f64();
+    let acc = eval.metrics[0].1.unwrap_or(f64::NAN);
+    let rows = data.splits.train.len() * 3;
+    let peer = match peer {
+        Some(py) => Some(run_peer(py, "fastai_tabular_adult.py", &[file.to_string_lossy().to_string(), "3".into()], "accuracy")?),
+        None => None,
+    };
+    Ok(Row {
+        name: "tabular: Adult, fit_one_cycle(3), bs 64".into(),
+        data: format!("{} rows, 20% valid (seed 42)", table.n_rows()),
+        metric: format!("accuracy {acc:.4} (valid loss {:.4})", eval.loss.unwrap_or(f64::NAN)),
+        secs,
+        throughput: format!("{:.0} rows/s", rows as f64 / secs),
+        peer,
+    })
+}
+
+fn collab(data: &Path, peer: Option<&Path>) -> Result<Row, String> {
+    use kindling_collab::learner::{collab_learner, default_config};
+    use kindling_collab::ratings::{RatingColumns, Ratings};
+    use kindling_tabular::read::ReadOptions;
+    let file = data.join("movielens-100k/ml-100k.inter");
+    let ratings = Ratings::read(&file, &ReadOptions { separator: b'\t', ..ReadOptions::default() }, &RatingColumns::default()).map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let splits = RandomSplitter::new(0.2, 42).split(&ratings.len()).map_err(|e| e.to_string())?;
+    let n = ratings.len();
+    let data = kindling_collab::CollabData::new(ratings, splits).map_err(|e| e.to_string())?;
+    let device = Device::flex();
+    device.seed(42);
+    let dls = data.dataloaders(64, 42, &device).map_err(|e| e.to_string())?;
+    let config = default_config(&data, 50, None, Some((0.0, 5.5)));
+    let mut learn = collab_learner(&data, &dls, &config, 0.1, &device).with_seed(42);
+    learn.fit_one_cycle(5, 5e-3).map_err(|e| e.to_string())?;
+    let eval = learn.validate().map_err(|e| e.to_string())?;
+    let secs = t.elapsed().as_secs_f64();
+    let peer = match peer {
+        Some(py) => Some(run_peer(py, "fastai_collab_ml100k.py", &[file.to_string_lossy().to_string(), "5".into()], "valid_mse")?),
+        None => None,
+    };
+    Ok(Row {
+        name: "collab: MovieLens 100k, 50 factors, fit_one_cycle(5, 5e-3, wd 0.1)".into(),
+        data: format!("{n} ratings, 20% valid (seed 42)"),
+        metric: format!("valid MSE {:.4}", eval.loss.unwrap_or(f64::NAN)),
+        secs,
+        throughput: format!("{:.0} ratings/s", data.splits.train.len() as f64 * 5.0 / secs),
+        peer,
+    })
+}
+
+/// Matmul and convolution throughput of each compiled CPU backend, forward and backward.
+fn backends() -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    for choice in [kindling_core::DeviceChoice::Cpu, kindling_core::DeviceChoice::Ndarray] {
+        let Ok(device) = choice.device() else {
+            println!("({choice} is not compiled in: build xtask with --features {choice} to measure it)");
+            continue;
+        };
+        let label = if choice == kindling_core::DeviceChoice::Cpu { "flex" } else { "ndarray" };
+        rows.extend(backend_rows(label, &device));
+    }
+    Ok(rows)
+}
+
+fn backend_rows(label: &str, device: &Device) -> Vec<Row> {
+    device.seed(0);
+    let mut rows = Vec::new();
+    let n = 1024;
+    let a = Tensor::<2>::random([n, n], Distribution::Default, device);
+    let b = Tensor::<2>::random([n, n], Distribution::Default, device);
+    let _ = a.clone().matmul(b.clone()).into_data();
+    let reps = 10;
+    let t = Instant::now();
+    for _ in 0..reps {
+        let _ = a.clone().matmul(b.clone()).into_data();
+    }
+    let secs = t.elapsed().as_secs_f64() / reps as f64;
+    rows.push(Row {
+        name: format!("{label}: matmul 1024×1024"),
+        data: "f32".into(),
+        metric: format!("{:.1} ms", secs * 1e3),
+        secs,
+        throughput: format!("{:.1} GFLOP/s", 2.0 * (n as f64).powi(3) / secs / 1e9),
+        peer: None,
+    });
+    let ad = device.clone().autodiff();
+    let conv = burn::nn::conv::Conv2dConfig::new([3, 32], [3, 3]).with_padding(burn::nn::PaddingConfig2d::Same).init(&ad);
+    let x = Tensor::<4>::random([32, 3, 64, 64], Distribution::Default, &ad);
+    let step = || {
+        let y = conv.forward(x.clone());
+        let _ = y.sum().backward();
+    };
+    step();
+    let reps = 5;
+    let t = Instant::now();
+    for _ in 0..reps {
+        step();
+    }
+    let secs = t.elapsed().as_secs_f64() / reps as f64;
+    // forward 2·N·Cout·H·W·Cin·k²; backward about twice that.
+    let flops = 3.0 * 2.0 * 32.0 * 32.0 * 64.0 * 64.0 * 3.0 * 9.0;
+    rows.push(Row {
+        name: format!("{label}: conv 3→32, 3×3, forward + backward"),
+        data: "32×3×64×64 f32".into(),
+        metric: format!("{:.1} ms", secs * 1e3),
+        secs,
+        throughput: format!("{:.1} GFLOP/s", flops / secs / 1e9),
+        peer: None,
+    });
+    rows
+}
+
+/// Runs `what` (`tabular`, `collab`, `backends`, `all`) and prints the table.
+pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>) -> Result<(), String> {
+    let data = data_dir(data);
+    let mut rows = Vec::new();
+    let all = what == "all";
+    if all || what == "backends" {
+        rows.extend(backends()?);
+    }
+    if all || what == "tabular" {
+        rows.push(tabular(&data, peer)?);
+    }
+    if all || what == "collab" {
+        rows.push(collab(&data, peer)?);
+    }
+    if rows.is_empty() {
+        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all"));
+    }
+    println!("\n| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let (pm, ps, ratio) = match &r.peer {
+            Some((m, s)) => (m.clone(), format!("{s:.1}"), format!("{:.1}×", s / r.secs)),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        println!("| {} | {} | {} | {:.2} | {} | {pm} | {ps} | {ratio} |", r.name, r.data, r.metric, r.secs, r.throughput);
+    }
+    Ok(())
+}
