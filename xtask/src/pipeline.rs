@@ -6,7 +6,8 @@ use std::time::Instant;
 use clap::Parser;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    p.canonicalize().unwrap_or(p)
 }
 
 /// One step of a pipeline and what it reports.

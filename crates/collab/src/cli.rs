@@ -137,8 +137,11 @@ impl ModelArg {
 #[derive(Args, Clone)]
 struct DataArgs {
     /// The ratings table (CSV/TSV, or Parquet by extension).
-    #[arg(long)]
-    ratings: PathBuf,
+    #[arg(long, required_unless_present = "dataset")]
+    ratings: Option<PathBuf>,
+    /// A data set fetched with `cargo xtask fetch` (ml_sample, ml_100k), instead of --ratings.
+    #[arg(long, conflicts_with = "ratings")]
+    dataset: Option<String>,
     /// User column (default: the first).
     #[arg(long)]
     user: Option<String>,
@@ -169,12 +172,19 @@ fn separator(s: &str) -> Result<u8> {
 
 impl DataArgs {
     fn load(&self, seed: u64) -> Result<CollabData> {
-        let mut read = ReadOptions { separator: separator(&self.sep)?, has_header: !self.no_header, ..ReadOptions::default() };
-        if self.no_header {
-            read.names = Some(vec!["user".into(), "item".into(), "rating".into(), "timestamp".into()]);
-        }
+        let (file, read) = match (&self.ratings, &self.dataset) {
+            (Some(file), _) => {
+                let mut read = ReadOptions { separator: separator(&self.sep)?, has_header: !self.no_header, ..ReadOptions::default() };
+                if self.no_header {
+                    read.names = Some(vec!["user".into(), "item".into(), "rating".into(), "timestamp".into()]);
+                }
+                (file.clone(), read)
+            }
+            (None, Some(name)) => crate::datasets::locate(name)?,
+            (None, None) => return Err(Error::invalid("--ratings", "give a table with --ratings or a fetched data set with --dataset")),
+        };
         let cols = RatingColumns { user: self.user.clone(), item: self.item.clone(), rating: self.rating.clone() };
-        let ratings = Ratings::read(&self.ratings, &read, &cols)?;
+        let ratings = Ratings::read(&file, &read, &cols)?;
         let (lo, hi) = ratings.range();
         println!(
             "{} ratings of '{}' by '{}' in '{}', from {lo} to {hi}{}",

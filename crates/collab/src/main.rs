@@ -1,5 +1,10 @@
 //! `kindling-collab`: the command line of [`kindling_collab::cli`].
 
+// Tensor code allocates many small buffers: mimalloc is about a third faster than the
+// system allocator on the tabular benchmark.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     kindling_collab::cli::main()
 }

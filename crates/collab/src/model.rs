@@ -107,7 +107,8 @@ impl CollabModel {
             CollabModel::Nn(m) => {
                 let [b, _] = pairs.dims();
                 let device = pairs.device();
-                m.forward(pairs, Tensor::zeros([b, 0], &device))
+                let cols = [pairs.clone().slice([0..b, 0..1]), pairs.slice([0..b, 1..2])];
+                m.forward(&cols, Tensor::zeros([b, 0], &device))
             }
         }
     }

@@ -18,6 +18,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod datasets;
 pub mod device;
 pub mod error;
 pub mod export;

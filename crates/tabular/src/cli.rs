@@ -94,8 +94,11 @@ impl FormatArgs {
 #[derive(Args, Clone)]
 struct TableArgs {
     /// The table (CSV, or Parquet by extension).
-    #[arg(long)]
-    csv: PathBuf,
+    #[arg(long, required_unless_present = "dataset")]
+    csv: Option<PathBuf>,
+    /// A data set fetched with `cargo xtask fetch` (adult_sample), instead of --csv.
+    #[arg(long, conflicts_with = "csv")]
+    dataset: Option<String>,
     #[command(flatten)]
     format: FormatArgs,
     /// The target column (default: the last one).
@@ -152,13 +155,19 @@ pub fn main() -> ExitCode {
 /// Reads the table, resolves the roles, splits and fits the procs.
 fn load(args: &TableArgs, seed: u64) -> Result<(TabularData, ReadOptions)> {
     let read = args.format.options()?;
-    let table = read_table(&args.csv, &read, None)?;
+    let (file, default_target) = match (&args.csv, &args.dataset) {
+        (Some(csv), _) => (csv.clone(), None),
+        (None, Some(name)) => crate::datasets::locate(name)?,
+        (None, None) => return Err(Error::invalid("--csv", "give a table with --csv or a fetched data set with --dataset")),
+    };
+    let table = read_table(&file, &read, None)?;
+    let target = args.target.as_deref().or(default_target);
     let kind = match (args.classification, args.regression) {
         (true, _) => Some(TaskKind::Classification),
         (_, true) => Some(TaskKind::Regression),
         _ => None,
     };
-    let roles = resolve(&table, args.target.as_deref(), args.cat.clone(), args.cont.clone(), kind)?;
+    let roles = resolve(&table, target, args.cat.clone(), args.cont.clone(), kind)?;
     println!(
         "{} rows; target '{}' ({:?}); categorical: {}; continuous: {}",
         table.n_rows(),

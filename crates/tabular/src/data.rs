@@ -15,8 +15,9 @@ use crate::table::Table;
 /// A batch of rows: category indices, normalised continuous values and targets.
 #[derive(Clone, Debug)]
 pub struct TabularBatch {
-    /// `[batch, n_cat]`.
-    pub cats: Tensor<2, Int>,
+    /// Category indices, one `[batch, 1]` tensor per categorical column (what each embedding
+    /// looks up, without slicing a matrix on every step).
+    pub cats: Vec<Tensor<2, Int>>,
     /// `[batch, n_cont]`.
     pub conts: Tensor<2>,
     /// Targets (class indices, or `[batch, 1]` values).
@@ -47,10 +48,12 @@ impl TabularBatcher {
 impl Batcher<usize, TabularBatch> for TabularBatcher {
     fn batch(&self, rows: Vec<usize>, device: &Device) -> Result<TabularBatch> {
         let (n, d) = (rows.len(), &self.data);
-        let mut cats = Vec::with_capacity(n * self.n_cat);
+        let mut cats = vec![Vec::with_capacity(n); self.n_cat];
         let mut conts = Vec::with_capacity(n * self.n_cont);
         for &r in &rows {
-            cats.extend_from_slice(&d.cats[r * self.n_cat..(r + 1) * self.n_cat]);
+            for (j, col) in cats.iter_mut().enumerate() {
+                col.push(d.cats[r * self.n_cat + j]);
+            }
             conts.extend_from_slice(&d.conts[r * self.n_cont..(r + 1) * self.n_cont]);
         }
         let y = match &d.target {
@@ -63,7 +66,7 @@ impl Batcher<usize, TabularBatch> for TabularBatcher {
             None => Target::Values(Tensor::zeros([n, 1], device)),
         };
         Ok(TabularBatch {
-            cats: Tensor::from_data(TensorData::new(cats, [n, self.n_cat]), device),
+            cats: cats.into_iter().map(|c| Tensor::from_data(TensorData::new(c, [n, 1]), device)).collect(),
             conts: Tensor::from_data(TensorData::new(conts, [n, self.n_cont]), device),
             y,
         })

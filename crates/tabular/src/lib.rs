@@ -27,6 +27,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod datasets;
 pub mod learner;
 pub mod model;
 pub mod predict;

@@ -87,18 +87,18 @@ pub struct TabularModel {
 }
 
 impl TabularModel {
-    /// Predictions for category indices `[batch, n_cat]` and continuous values `[batch, n_cont]`.
-    pub fn forward(&self, cats: Tensor<2, Int>, conts: Tensor<2>) -> Tensor<2> {
-        let [b, _] = cats.dims();
+    /// Predictions for category indices (one `[batch, 1]` tensor per categorical column, in
+    /// embedding order) and continuous values `[batch, n_cont]`.
+    pub fn forward(&self, cats: &[Tensor<2, Int>], conts: Tensor<2>) -> Tensor<2> {
+        let [b, _] = conts.dims();
         let mut parts = Vec::new();
         if !self.embeds.is_empty() {
             let embs: Vec<Tensor<2>> = self
                 .embeds
                 .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let idx = cats.clone().slice([0..b, i..i + 1]);
-                    let out = e.forward(idx);
+                .zip(cats)
+                .map(|(e, idx)| {
+                    let out = e.forward(idx.clone());
                     let w = out.dims()[2];
                     out.reshape([b, w])
                 })
@@ -121,6 +121,6 @@ impl TabularModel {
 
 impl TaskModel<TabularBatch> for TabularModel {
     fn forward_batch(&self, batch: &TabularBatch) -> Tensor<2> {
-        self.forward(batch.cats.clone(), batch.conts.clone())
+        self.forward(&batch.cats, batch.conts.clone())
     }
 }

@@ -90,7 +90,7 @@ impl TabularPredictor {
         let mut width = 0;
         for chunk in (0..n).collect::<Vec<_>>().chunks(1024) {
             let batch: TabularBatch = kindling_core::data::Batcher::batch(&batcher, chunk.to_vec(), &self.device)?;
-            let mut preds = self.model.forward(batch.cats, batch.conts);
+            let mut preds = self.model.forward(&batch.cats, batch.conts);
             if procs.roles.kind == TaskKind::Classification {
                 preds = softmax(preds, 1);
             }

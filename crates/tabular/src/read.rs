@@ -63,6 +63,7 @@ pub fn read_table(path: &Path, opts: &ReadOptions, columns: Option<&[String]>) -
             }
             given.clone()
         }
+        None if opts.trim => file_names.iter().map(|n| n.trim().to_string()).collect(),
         None => file_names.clone(),
     };
     let wanted: Vec<usize> = match columns {

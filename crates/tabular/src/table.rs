@@ -54,6 +54,20 @@ impl Column {
         }
     }
 
+    /// Whether every present value among `rows` is the same (and at least one is present).
+    pub fn is_constant(&self, rows: &[usize]) -> bool {
+        match self {
+            Column::Numeric { values, .. } => {
+                let mut it = rows.iter().filter_map(|&i| values[i]);
+                it.next().is_some_and(|first| it.all(|v| v == first))
+            }
+            Column::Text(t) => {
+                let mut it = rows.iter().filter_map(|&i| t[i].as_deref());
+                it.next().is_some_and(|first| it.all(|v| v == first))
+            }
+        }
+    }
+
     /// Distinct present values among `rows`, as category names, sorted as fastai sorts them
     /// (numerically for numbers, lexically for text).
     pub fn distinct(&self, rows: &[usize]) -> Vec<String> {
@@ -64,7 +78,7 @@ impl Column {
                 v.dedup();
                 v.into_iter().map(format_number).collect()
             }
-            Column::Text(t) => rows.iter().filter_map(|&i| t[i].clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+            Column::Text(t) => rows.iter().filter_map(|&i| t[i].as_deref()).collect::<BTreeSet<&str>>().into_iter().map(str::to_string).collect(),
         }
     }
 }

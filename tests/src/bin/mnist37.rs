@@ -2,6 +2,11 @@
 //! pieces (flags, run directory, checkpoints, export). The resume tests drive it as a real
 //! process and kill it mid-run.
 
+// Tensor code allocates many small buffers: mimalloc is about a third faster than the
+// system allocator on the tabular benchmark.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

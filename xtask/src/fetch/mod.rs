@@ -13,11 +13,9 @@ use std::path::{Path, PathBuf};
 use crate::manifest::{Archive, Manifest, Source};
 use download::Timeouts;
 
-/// The cache root: `$KINDLING_HOME`, or `~/.kindling`.
+/// The cache root the task binaries read from (`$KINDLING_HOME`, or `~/.kindling`).
 pub fn default_home() -> PathBuf {
-    std::env::var_os("KINDLING_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".kindling")
-    })
+    kindling_core::datasets::home()
 }
 
 /// Where a data set stands in the cache.

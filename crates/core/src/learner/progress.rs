@@ -49,7 +49,12 @@ pub fn table_header(metric_names: &[String]) -> String {
     let mut cols = vec!["epoch".to_string(), "train_loss".into(), "valid_loss".into()];
     cols.extend(metric_names.iter().cloned());
     cols.push("time".into());
-    cols.iter().map(|c| format!("{c:<12}")).collect::<String>().trim_end().to_string()
+    cols.iter().map(|c| cell(c)).collect::<String>().trim_end().to_string()
+}
+
+/// A table cell: at least 12 wide, and always followed by two spaces.
+fn cell(c: &str) -> String {
+    format!("{c:<w$}", w = (c.len() + 2).max(12))
 }
 
 /// One line of fastai's table.
@@ -59,7 +64,9 @@ pub fn table_row(r: &EpochRecord) -> String {
     let mut cols = vec![r.epoch.to_string(), f(r.train_loss), f(r.valid_loss)];
     cols.extend(r.metrics.iter().map(|(_, v)| f(*v)));
     cols.push(format!("{:02}:{:02}", secs / 60, secs % 60));
-    cols.iter().map(|c| format!("{c:<12}")).collect::<String>().trim_end().to_string()
+    // Align under the header: a column is as wide as its name's cell.
+    let widths: Vec<usize> = ["epoch", "train_loss", "valid_loss"].iter().map(|s| s.len()).chain(r.metrics.iter().map(|(n, _)| n.len())).chain([4]).map(|l| (l + 2).max(12)).collect();
+    cols.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect::<String>().trim_end().to_string()
 }
 
 impl<M> Callback<M> for Progress {

@@ -65,7 +65,7 @@ impl TabularProcs {
             if present == 0 {
                 return Err(Error::Data(format!("column '{name}' has no values in the training rows: leave it out")));
             }
-            if col.distinct(train).len() == 1 && col.n_missing() == 0 {
+            if col.is_constant(train) && col.n_missing() == 0 {
                 eprintln!("warning: column '{name}' has one value in every training row: it carries no information");
             }
         }
