@@ -60,3 +60,32 @@ fn collab_reads_ml_100k_and_ml_sample_as_their_archives_unpack() {
     assert!(!ok && log.contains("'netflix' is not a ratings data set"), "{log}");
     std::fs::remove_dir_all(h).unwrap();
 }
+
+#[test]
+fn vision_reads_pets_and_mnist_sample_as_their_archives_unpack() {
+    let h = home("vision");
+    let photos = shared().join("data/photos");
+    // oxford-iiit-pet/images: breeds in the file names.
+    for (src, dst) in [("chelsea.png", "Abyssinian_1.jpg"), ("horse.png", "Abyssinian_2.jpg"), ("coffee.png", "beagle_10.jpg"), ("camera.png", "beagle_11.jpg"), ("rocket.jpg", "beagle_12.jpg")] {
+        let img = image::open(photos.join(src)).unwrap().to_rgb8();
+        let p = h.join("data/oxford-iiit-pet/images").join(dst);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        img.save(&p).unwrap();
+    }
+    let out = h.join("pets-run");
+    let (ok, log) = run(env!("CARGO_BIN_EXE_vision-cli"), &h, &["train", "--dataset", "pets", "--arch", "resnet18-small", "--size", "32", "--valid-pct", "0.4", "--bs", "2", "--epochs", "1", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{log}");
+    assert!(log.contains("3 training and 2 validation images of 2 classes"), "{log}");
+    // mnist_sample/{train,valid}/{3,7}: labelled by folder, split by grandparent.
+    for (split, digit, src) in [("train", "3", "chelsea.png"), ("train", "7", "coffee.png"), ("valid", "3", "horse.png"), ("valid", "7", "camera.png")] {
+        let img = image::open(photos.join(src)).unwrap().to_luma8();
+        let p = h.join("data/mnist_sample").join(split).join(digit).join("0.png");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        img.save(&p).unwrap();
+    }
+    let out = h.join("mnist-run");
+    let (ok, log) = run(env!("CARGO_BIN_EXE_vision-cli"), &h, &["train", "--dataset", "mnist_sample", "--arch", "resnet18-small", "--size", "28", "--bs", "2", "--epochs", "1", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{log}");
+    assert!(log.contains("2 training and 2 validation images of 2 classes"), "{log}");
+    std::fs::remove_dir_all(h).unwrap();
+}

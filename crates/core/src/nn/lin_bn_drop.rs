@@ -3,8 +3,10 @@ use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::tensor::{Device, Tensor};
 
-/// fastai's `LinBnDrop` as `TabularModel` uses it (`lin_first`): Linear (without bias when a
-/// BatchNorm follows), then ReLU, BatchNorm and Dropout, each optional.
+/// fastai's `LinBnDrop`: a Linear layer (without bias when there is a BatchNorm), a ReLU, a
+/// BatchNorm and a Dropout, each but the Linear optional. With `lin_first` (as `TabularModel`
+/// uses it) the order is Linear, ReLU, BatchNorm, Dropout; without (as `create_head` uses it) it
+/// is BatchNorm, Dropout, Linear, ReLU.
 #[derive(Config, Debug)]
 pub struct LinBnDropConfig {
     /// Input features.
@@ -20,6 +22,9 @@ pub struct LinBnDropConfig {
     /// Add a ReLU after the linear layer.
     #[config(default = true)]
     pub act: bool,
+    /// Linear first (then ReLU, BatchNorm, Dropout), or BatchNorm and Dropout first.
+    #[config(default = true)]
+    pub lin_first: bool,
 }
 
 impl LinBnDropConfig {
@@ -28,8 +33,9 @@ impl LinBnDropConfig {
         LinBnDrop {
             lin: LinearConfig::new(self.n_in, self.n_out).with_bias(!self.bn).init(device),
             act: self.act.then(Relu::new),
-            bn: self.bn.then(|| BatchNormConfig::new(self.n_out).init(device)),
+            bn: self.bn.then(|| BatchNormConfig::new(if self.lin_first { self.n_out } else { self.n_in }).init(device)),
             drop: (self.p > 0.0).then(|| DropoutConfig::new(self.p).init()),
+            lin_first: self.lin_first,
         }
     }
 }
@@ -45,14 +51,15 @@ pub struct LinBnDrop {
     pub bn: Option<BatchNorm>,
     /// Dropout, if any.
     pub drop: Option<Dropout>,
+    /// The order (see [`LinBnDropConfig::lin_first`]).
+    pub lin_first: bool,
 }
 
 impl LinBnDrop {
     /// `[batch, n_in] → [batch, n_out]`.
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let mut x = self.lin.forward(x);
-        if let Some(a) = &self.act {
-            x = a.forward(x);
+    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+        if self.lin_first {
+            x = self.act_lin(x);
         }
         if let Some(bn) = &self.bn {
             x = bn.forward(x);
@@ -60,6 +67,17 @@ impl LinBnDrop {
         if let Some(d) = &self.drop {
             x = d.forward(x);
         }
+        if !self.lin_first {
+            x = self.act_lin(x);
+        }
         x
+    }
+
+    fn act_lin(&self, x: Tensor<2>) -> Tensor<2> {
+        let x = self.lin.forward(x);
+        match &self.act {
+            Some(a) => a.forward(x),
+            None => x,
+        }
     }
 }

@@ -1,0 +1,197 @@
+//! The `kindling-vision` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use kindling_core::cli::{TrainArgs, attach_run_dir, prepare_run_dir};
+use kindling_core::data::split::{GrandparentSplitter, IndexSplitter, RandomSplitter, Splitter};
+use kindling_core::learner::{RunInfo, SplitSizes};
+use kindling_core::{DeviceChoice, Error, Result};
+
+use crate::data::check::check_images;
+use crate::data::dataset::{Preprocessing, VisionData, load};
+use crate::data::decode::DecodeOptions;
+use crate::data::resize::ResizeMethod;
+use crate::data::sources::{LabelledItems, Source};
+use crate::data::Normalize;
+use crate::learner::{VisionModelConfig, vision_learner};
+use crate::models::ResNetConfig;
+use crate::predict::{VisionPredictor, export_vision};
+
+/// Image classification as fastai's `vision_learner` does it.
+#[derive(Parser)]
+#[command(name = "kindling-vision", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train on labelled images; writes the model, metrics.json and history.png into --out.
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The network: resnet18, resnet34, resnet50, resnet18-small.
+        #[arg(long, default_value = "resnet18")]
+        arch: String,
+        /// A torchvision checkpoint (.pth or .safetensors) for the body: fine-tunes with
+        /// fastai's head instead of training from scratch.
+        #[arg(long)]
+        pretrained: Option<PathBuf>,
+        #[command(flatten)]
+        common: TrainArgs,
+    },
+    /// The most likely classes of images.
+    Predict {
+        /// The model file written by `train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// How many classes to show per image.
+        #[arg(short, long, default_value_t = 3)]
+        k: usize,
+        /// Where to run: cpu or wgpu.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+        /// The images.
+        images: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// A folder of images labelled by their parent folder (split by `train`/`valid` grandparent
+    /// folders when there are such, else at random); with --label-regex, labelled by file name.
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// Label files by the first capture group of this regex on their name (pets: `^(.+)_\d+\.jpg$`).
+    #[arg(long, requires = "images")]
+    label_regex: Option<String>,
+    /// A CSV of `file,label` (paths relative to the CSV's folder).
+    #[arg(long)]
+    labels_csv: Option<PathBuf>,
+    /// A folder of MNIST/Fashion-MNIST idx files (train-* to train on, t10k-* to validate).
+    #[arg(long)]
+    mnist: Option<PathBuf>,
+    /// A data set fetched with `cargo xtask fetch` (pets, mnist_sample).
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Side of the square images are resized to (default: keep 28×28 idx images as they are, 224 otherwise).
+    #[arg(long)]
+    size: Option<usize>,
+    /// How images are resized: squish, crop, pad.
+    #[arg(long, default_value = "crop")]
+    method: String,
+    /// Share of images to validate on (random split).
+    #[arg(long, default_value_t = 0.2)]
+    valid_pct: f64,
+    /// Train on the first N training items only (quick runs).
+    #[arg(long)]
+    limit_train: Option<usize>,
+    /// Validate on the first N validation items only.
+    #[arg(long)]
+    limit_valid: Option<usize>,
+}
+
+impl DataArgs {
+    fn load(&self, seed: u64, pretrained: bool) -> Result<VisionData> {
+        let (items, splits, default_size, channels) = if let Some(dir) = &self.mnist {
+            let (tr, te) = (LabelledItems::from_mnist(&dir.join("train-images-idx3-ubyte.gz"), &dir.join("train-labels-idx1-ubyte.gz"))?, LabelledItems::from_mnist(&dir.join("t10k-images-idx3-ubyte.gz"), &dir.join("t10k-labels-idx1-ubyte.gz"))?);
+            let n_train = self.limit_train.unwrap_or(tr.items.len()).min(tr.items.len());
+            let n_valid = self.limit_valid.unwrap_or(te.items.len()).min(te.items.len());
+            let mut all = tr.items[..n_train].to_vec();
+            all.extend(te.items[..n_valid].iter().cloned());
+            let classes = tr.classes.clone();
+            let n = all.len();
+            let splits = IndexSplitter::new((n_train..n).collect()).split(&n)?;
+            (LabelledItems { items: all, classes }, splits, 28, if pretrained { 3 } else { 1 })
+        } else {
+            let items = match (&self.images, &self.label_regex, &self.labels_csv, &self.dataset) {
+                (_, _, _, Some(name)) => crate::datasets::locate(name)?,
+                (Some(dir), Some(re), _, _) => LabelledItems::from_regex(dir, re)?,
+                (Some(dir), None, _, _) => LabelledItems::from_folder(dir)?,
+                (None, _, Some(csv), _) => LabelledItems::from_csv(csv, csv.parent().unwrap_or(std::path::Path::new(".")))?,
+                _ => return Err(Error::invalid("data", "give --images DIR, --labels-csv FILE, --mnist DIR or --dataset NAME")),
+            };
+            check_images(&items, DecodeOptions::default())?;
+            let files: Vec<PathBuf> = items.items.iter().filter_map(|i| if let Source::File(p) = &i.source { Some(p.clone()) } else { None }).collect();
+            let grandparents = GrandparentSplitter::default().split(&files[..]);
+            let splits = match grandparents {
+                Ok(s) if self.label_regex.is_none() && self.dataset.as_deref() != Some("pets") => s,
+                _ => RandomSplitter::new(self.valid_pct, seed).split(&items.items.len())?,
+            };
+            let splits = match self.limit_train {
+                Some(n) => kindling_core::data::Splits::new(items.items.len(), splits.train[..n.min(splits.train.len())].to_vec(), splits.valid.clone(), vec![], true)?,
+                None => splits,
+            };
+            (items, splits, 224, 3)
+        };
+        let method = match self.method.as_str() {
+            "squish" => ResizeMethod::Squish,
+            "crop" => ResizeMethod::Crop,
+            "pad" => ResizeMethod::Pad,
+            m => return Err(Error::invalid("--method", format!("'{m}' is not squish, crop or pad"))),
+        };
+        let items = Arc::new(items);
+        let normalize = if pretrained {
+            Normalize::imagenet()
+        } else {
+            let sample: Vec<_> = splits.train.iter().take(1000).map(|&i| load(&items.items[i].source, DecodeOptions { channels, ..Default::default() })).collect::<Result<_>>()?;
+            Normalize::from_images(sample.iter(), channels)
+        };
+        let pre = Preprocessing { size: self.size.unwrap_or(default_size), method, channels, normalize };
+        Ok(VisionData { items, splits, pre })
+    }
+}
+
+/// Parses the command line, runs it, and turns an error into a message and a failure code.
+pub fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train { data, arch, pretrained, common } => {
+            prepare_run_dir(&common.out, common.resume)?;
+            let device = common.device.device()?;
+            device.seed(common.seed);
+            let data = data.load(common.seed, pretrained.is_some())?;
+            let n_classes = data.items.classes.len();
+            let arch_cfg = ResNetConfig::by_name(&arch, data.pre.channels, n_classes)
+                .ok_or_else(|| Error::invalid("--arch", format!("'{arch}' is not resnet18, resnet34, resnet50 or resnet18-small")))?;
+            let config = if pretrained.is_some() { VisionModelConfig::transfer(arch_cfg, n_classes) } else { VisionModelConfig::scratch(arch_cfg) };
+            let (train, valid, test) = data.splits.sizes();
+            println!("{train} training and {valid} validation images of {n_classes} classes, {}×{} pixels", data.pre.size, data.pre.size);
+            let dls = data.dataloaders(common.bs, common.seed, &device)?;
+            let learn = vision_learner(&config, pretrained.as_deref(), &dls, &device)?;
+            let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
+            let mut learn = attach_run_dir(learn, &common, info)?;
+            if pretrained.is_some() {
+                learn.fine_tune(common.epochs, common.lr.unwrap_or(2e-3))?;
+            } else {
+                learn.fit_one_cycle(common.epochs, common.lr.unwrap_or(1e-3))?;
+            }
+            let path = common.out.join("model.safetensors");
+            export_vision(&path, learn.model(), &config, &data.pre, &data.items.classes)?;
+            println!("model written to {}", path.display());
+            Ok(())
+        }
+        Command::Predict { model, k, device, images } => {
+            let p = VisionPredictor::load(&model, &device.device()?)?;
+            for img in images {
+                let top: Vec<String> = p.top_k(&img, k)?.into_iter().map(|(c, pr)| format!("{c} {pr:.3}")).collect();
+                println!("{}: {}", img.display(), top.join(", "));
+            }
+            Ok(())
+        }
+    }
+}

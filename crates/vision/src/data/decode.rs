@@ -1,0 +1,137 @@
+//! Decoding image files (JPEG, PNG, WebP, BMP, TIFF) into float pixels, with a guard against
+//! decompression bombs, and grey, RGBA and 16-bit images converted to what the model expects.
+
+use std::path::Path;
+
+use image::{DynamicImage, ImageReader, Limits};
+use kindling_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// A decoded image: `channels × height × width` floats in `[0, 1]`, channel-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// Pixels, `[c][y][x]`.
+    pub data: Vec<f32>,
+}
+
+impl Image {
+    /// An image from 8-bit grey pixels (`height × width`, row-major).
+    pub fn from_grey_u8(pixels: &[u8], height: usize, width: usize) -> Self {
+        Self { channels: 1, height, width, data: pixels.iter().map(|&p| p as f32 / 255.0).collect() }
+    }
+
+    fn from_dynamic(img: DynamicImage, channels: usize) -> Self {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let mut data = vec![0f32; channels * h * w];
+        if channels == 1 {
+            // 16-bit grey keeps its precision; colour becomes luminance.
+            let g = img.into_luma16();
+            for (i, p) in g.pixels().enumerate() {
+                data[i] = p.0[0] as f32 / 65535.0;
+            }
+        } else {
+            // Alpha is dropped (PIL's convert('RGB')); grey is repeated into three channels.
+            let rgb = img.into_rgb32f();
+            for (i, p) in rgb.pixels().enumerate() {
+                for c in 0..3 {
+                    data[c * h * w + i] = p.0[c].clamp(0.0, 1.0);
+                }
+            }
+        }
+        Self { channels, height: h, width: w, data }
+    }
+}
+
+/// How to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecodeOptions {
+    /// 1 for grey, 3 for RGB.
+    pub channels: usize,
+    /// Largest image accepted, in pixels (a guard against decompression bombs).
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self { channels: 3, max_pixels: 100_000_000 }
+    }
+}
+
+/// Reads and decodes `path`; a missing, empty, truncated, non-image or oversized file is an
+/// error that names it.
+pub fn decode(path: &Path, opts: DecodeOptions) -> Result<Image> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_bytes(&bytes, opts).map_err(|r| Error::bad_file(path, r))
+}
+
+/// Decodes image bytes.
+pub fn decode_bytes(bytes: &[u8], opts: DecodeOptions) -> std::result::Result<Image, String> {
+    if bytes.is_empty() {
+        return Err("empty file (0 bytes)".into());
+    }
+    let mut reader = ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    match reader.format() {
+        None => return Err("not an image this build reads (JPEG, PNG, WebP, BMP, TIFF)".into()),
+        // The JPEG decoder fills a cut-off file with grey rather than failing: a whole JPEG ends
+        // with its end-of-image marker (allowing a little trailing padding).
+        Some(image::ImageFormat::Jpeg) if !bytes[bytes.len().saturating_sub(64)..].windows(2).any(|w| w == [0xFF, 0xD9]) => {
+            return Err("truncated JPEG (no end-of-image marker)".into());
+        }
+        _ => {}
+    }
+    let (w, h) = reader.into_dimensions().map_err(|e| format!("unreadable image header: {e}"))?;
+    if w as u64 * h as u64 > opts.max_pixels {
+        return Err(format!("{w}×{h} pixels is more than the {} allowed", opts.max_pixels));
+    }
+    reader = ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    limits.max_alloc = Some(opts.max_pixels.saturating_mul(16));
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| format!("corrupt or truncated image: {e}"))?;
+    if opts.channels != 1 && opts.channels != 3 {
+        return Err(format!("{} channels: only 1 (grey) or 3 (RGB) are supported", opts.channels));
+    }
+    Ok(Image::from_dynamic(img, opts.channels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(img: DynamicImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        out
+    }
+
+    #[test]
+    fn converts_grey_rgba_and_16_bit() {
+        let rgba = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(2, 1, image::Rgba([255, 0, 0, 10])));
+        let img = decode_bytes(&png(rgba), DecodeOptions::default()).unwrap();
+        assert_eq!((img.channels, img.height, img.width), (3, 1, 2));
+        assert_eq!(img.data, vec![1.0, 1.0, 0.0, 0.0, 0.0, 0.0], "alpha dropped, channel-major");
+        let grey16 = DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(1, 1, image::Luma([65535u16])));
+        let img = decode_bytes(&png(grey16.clone()), DecodeOptions { channels: 1, ..Default::default() }).unwrap();
+        assert_eq!(img.data, vec![1.0]);
+        let img = decode_bytes(&png(grey16), DecodeOptions::default()).unwrap();
+        assert_eq!(img.data, vec![1.0, 1.0, 1.0], "grey repeated into RGB");
+    }
+
+    #[test]
+    fn refuses_empty_truncated_non_images_and_bombs() {
+        let good = png(DynamicImage::ImageRgb8(image::RgbImage::new(64, 64)));
+        assert!(decode_bytes(&[], DecodeOptions::default()).unwrap_err().contains("empty"));
+        assert!(decode_bytes(b"hello, world", DecodeOptions::default()).unwrap_err().contains("not an image"));
+        assert!(decode_bytes(&good[..good.len() / 2], DecodeOptions::default()).is_err());
+        let err = decode_bytes(&good, DecodeOptions { max_pixels: 100, ..Default::default() }).unwrap_err();
+        assert!(err.contains("64×64"), "{err}");
+    }
+}

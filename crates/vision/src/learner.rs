@@ -1,0 +1,89 @@
+//! fastai's `vision_learner` (a pretrained body cut before its pooling, and fastai's head, as
+//! two parameter groups) and the plain from-scratch model fastai's `Learner` trains.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use kindling_core::data::DataLoaders;
+use kindling_core::learner::{CrossEntropyLoss, Learner, TaskModel};
+use kindling_core::metrics::{Accuracy, ErrorRate};
+use kindling_core::optim::{OptimizerConfig, ParamGroups};
+use kindling_core::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::data::ImageBatch;
+use crate::head::{Head, HeadConfig};
+use crate::models::load::load_torchvision_body;
+use crate::models::{ResNet, ResNetConfig};
+
+/// A model's architecture; stored in exported models.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VisionModelConfig {
+    /// The network (with its own `fc` when there is no head).
+    pub body: ResNetConfig,
+    /// fastai's head on the body's features (transfer learning).
+    pub head: Option<HeadConfig>,
+}
+
+impl VisionModelConfig {
+    /// A from-scratch network: the architecture with its own final layer for `n_classes`.
+    pub fn scratch(arch: ResNetConfig) -> Self {
+        Self { body: arch, head: None }
+    }
+
+    /// `vision_learner`'s shape: the body without its final layer, and fastai's head.
+    pub fn transfer(arch: ResNetConfig, n_classes: usize) -> Self {
+        let head = HeadConfig::new(arch.n_features(), n_classes);
+        Self { body: ResNetConfig { num_classes: None, ..arch }, head: Some(head) }
+    }
+
+    /// The model, freshly initialised.
+    pub fn init(&self, device: &Device) -> VisionModel {
+        VisionModel { body: self.body.init(device), head: self.head.as_ref().map(|h| h.init(device)) }
+    }
+}
+
+/// A ResNet body, and fastai's head when fine-tuning.
+#[derive(Module, Debug)]
+pub struct VisionModel {
+    /// The network (parameter group 0 when there is a head).
+    pub body: ResNet,
+    /// The head (parameter group 1).
+    pub head: Option<Head>,
+}
+
+impl VisionModel {
+    /// Logits for normalised images `[batch, channels, h, w]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        match &self.head {
+            Some(h) => h.forward(self.body.forward_features(images)),
+            None => self.body.forward(images),
+        }
+    }
+}
+
+impl TaskModel<ImageBatch> for VisionModel {
+    fn forward_batch(&self, batch: &ImageBatch) -> Tensor<2> {
+        self.forward(batch.images.clone())
+    }
+}
+
+/// A learner for `config`: with a head, the body's weights come from `pretrained` (a torchvision
+/// checkpoint) when given, and the body and head are two parameter groups, so `freeze` and
+/// `fine_tune` work as in fastai; metrics are accuracy and error rate.
+pub fn vision_learner(
+    config: &VisionModelConfig,
+    pretrained: Option<&Path>,
+    dls: &DataLoaders<(crate::data::Image, usize), ImageBatch>,
+    device: &Device,
+) -> Result<Learner<VisionModel, ImageBatch>> {
+    let mut model = config.init(device);
+    if let Some(path) = pretrained {
+        model.body = load_torchvision_body(model.body, path)?;
+    }
+    let groups = if config.head.is_some() { ParamGroups::by_prefix(&["body"]) } else { ParamGroups::single() };
+    Ok(Learner::new(model, dls, CrossEntropyLoss)
+        .with_optimizer(OptimizerConfig::adam(), groups)
+        .with_metrics(vec![Box::new(Accuracy::default()), Box::new(ErrorRate::default())]))
+}

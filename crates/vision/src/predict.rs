@@ -1,0 +1,70 @@
+//! Exporting a trained image classifier with its preprocessing, and predicting images with it.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use kindling_core::export::{self, ModelHeader};
+use kindling_core::{Error, Result};
+
+use crate::data::dataset::{Preprocessing, load};
+use crate::data::decode::DecodeOptions;
+use crate::data::sources::Source;
+use crate::learner::{VisionModel, VisionModelConfig};
+
+/// The task name in the model header.
+pub const TASK: &str = "vision";
+
+/// Writes the model, its preprocessing and its classes to one file.
+pub fn export_vision(path: &Path, model: &VisionModel, config: &VisionModelConfig, pre: &Preprocessing, classes: &[String]) -> Result<()> {
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| Error::Data(e.to_string()));
+    let header = ModelHeader::new(TASK, json(serde_json::to_value(config))?, json(serde_json::to_value(pre))?, classes.to_vec());
+    export::export(path, &model.valid(), &header)
+}
+
+/// A loaded image classifier.
+pub struct VisionPredictor {
+    /// Preprocessing from training.
+    pub pre: Preprocessing,
+    /// Class names.
+    pub classes: Vec<String>,
+    model: VisionModel,
+    device: Device,
+}
+
+impl VisionPredictor {
+    /// Loads a model file written by [`export_vision`].
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let (header, bytes) = export::read(path)?;
+        if header.task != TASK {
+            return Err(Error::bad_file(path, format!("a {} model, not an image classifier", header.task)));
+        }
+        let config: VisionModelConfig = serde_json::from_value(header.arch).map_err(|e| Error::bad_file(path, format!("architecture: {e}")))?;
+        let pre: Preprocessing = serde_json::from_value(header.preprocessing).map_err(|e| Error::bad_file(path, format!("preprocessing: {e}")))?;
+        let model = export::load(path, config.init(device), bytes)?.valid();
+        Ok(Self { pre, classes: header.classes, model, device: device.clone() })
+    }
+
+    /// Class probabilities of one image file.
+    pub fn predict_file(&self, path: &Path) -> Result<Vec<f32>> {
+        let img = load(&Source::File(path.to_path_buf()), DecodeOptions { channels: self.pre.channels, ..DecodeOptions::default() })?;
+        let img = self.pre.prepare(&img);
+        let (c, h, w) = (img.channels, img.height, img.width);
+        let n = &self.pre.normalize;
+        let data: Vec<f32> = img.data.iter().enumerate().map(|(i, v)| {
+            let ch = i / (h * w);
+            (v - n.mean[ch % n.mean.len()]) / n.std[ch % n.std.len()]
+        }).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(data, [1, c, h, w]), &self.device);
+        softmax(self.model.forward(x), 1).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}")))
+    }
+
+    /// The `k` most likely classes of one image, with their probabilities.
+    pub fn top_k(&self, path: &Path, k: usize) -> Result<Vec<(String, f32)>> {
+        let probs = self.predict_file(path)?;
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        Ok(order.into_iter().take(k).map(|i| (self.classes.get(i).cloned().unwrap_or_else(|| i.to_string()), probs[i])).collect())
+    }
+}

@@ -1,0 +1,185 @@
+//! kindling-vision's models against PyTorch: a torchvision ResNet checkpoint loads and gives
+//! torchvision's logits, and fastai's head has fastai's size.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use kindling_core::nn::num_params;
+use kindling_tests::{floats, golden, shared};
+use kindling_vision::head::HeadConfig;
+use kindling_vision::models::ResNetConfig;
+use kindling_vision::models::load::load_torchvision;
+
+#[test]
+fn torchvision_resnet18_checkpoint_reproduces_pytorch() {
+    let dir = shared().join("models/resnet18-torchvision-random");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let device = Device::flex();
+    let config = ResNetConfig::resnet18(1000);
+    let model = config.init(&device);
+    assert_eq!(num_params(&model) as u64, expected["n_params"].as_u64().unwrap());
+    let model = load_torchvision(model, &dir.join("resnet18.pth")).unwrap();
+    use burn::module::Module;
+    let model = model.valid();
+
+    let input: Vec<f32> = floats(&expected["input"]).iter().map(|&v| v as f32).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(input, [2, 3, 64, 64]), &device);
+    let logits: Vec<f32> = model.forward(x.clone()).into_data().try_into_vec().unwrap();
+    let want = floats(&expected["logits"]);
+    assert_eq!(logits.len(), want.len());
+    // float32 convolutions summed in another order: agreement to about 1e-5 of the scale.
+    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let worst = logits.iter().zip(&want).map(|(a, b)| (*a as f64 - b).abs()).fold(0f64, f64::max);
+    assert!(worst < 1e-4 * scale.max(1.0), "max |Δlogit| {worst} at scale {scale}");
+
+    let feats = model.forward_features(x);
+    let dims = feats.dims();
+    let want_shape: Vec<usize> = expected["body_output_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    assert_eq!(dims.to_vec(), want_shape);
+    let sum = feats.sum().into_scalar::<f32>() as f64;
+    let want_sum = expected["body_output_sum"].as_f64().unwrap();
+    assert!((sum - want_sum).abs() < 1e-4 * want_sum.abs(), "body sum {sum} vs {want_sum}");
+}
+
+#[test]
+fn a_checkpoint_for_another_architecture_is_refused_by_name() {
+    let path = shared().join("models/resnet18-torchvision-random/resnet18.pth");
+    let err = load_torchvision(ResNetConfig::resnet34(1000).init(&Device::flex()), &path).unwrap_err().to_string();
+    assert!(err.contains("resnet18.pth") && err.contains("layer1.2"), "{err}");
+}
+
+#[test]
+fn fastai_head_has_fastai_parameter_count() {
+    let g = &golden()["vision_head_resnet34_37"];
+    let head = HeadConfig::new(g["nf"].as_u64().unwrap() as usize, g["n_out"].as_u64().unwrap() as usize).init(&Device::flex());
+    assert_eq!(num_params(&head) as u64, g["n_params"].as_u64().unwrap());
+    let out = head.forward(Tensor::<4>::ones([2, 1024, 3, 3], &Device::flex()));
+    assert_eq!(out.dims(), [2, 37]);
+}
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kindling_vision::data::check::check_images;
+use kindling_vision::data::decode::DecodeOptions;
+use kindling_vision::data::sources::LabelledItems;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kindling-vision-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn photo(name: &str) -> PathBuf {
+    shared().join("data/photos").join(name)
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+}
+
+#[test]
+fn labels_from_folders_regex_and_csv() {
+    let dir = tmp("labels");
+    copy(&photo("chelsea.png"), &dir.join("folder/cat/chelsea.png"));
+    copy(&photo("coffee.png"), &dir.join("folder/drink/coffee.png"));
+    copy(&photo("horse.png"), &dir.join("folder/animal/horse.png"));
+    let f = LabelledItems::from_folder(&dir.join("folder")).unwrap();
+    assert_eq!(f.classes, vec!["animal", "cat", "drink"]);
+    assert_eq!(f.items.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(), vec!["animal", "cat", "drink"]);
+
+    // The pets layout: the breed is the file name without its number.
+    copy(&photo("chelsea.png"), &dir.join("pets/great_pyrenees_173.png"));
+    copy(&photo("horse.png"), &dir.join("pets/Egyptian_Mau_12.png"));
+    let r = LabelledItems::from_regex(&dir.join("pets"), r"^(.+)_\d+\.png$").unwrap();
+    assert_eq!(r.classes, vec!["Egyptian_Mau", "great_pyrenees"]);
+    copy(&photo("coffee.png"), &dir.join("pets/no-number.png"));
+    let err = LabelledItems::from_regex(&dir.join("pets"), r"^(.+)_\d+\.png$").unwrap_err().to_string();
+    assert!(err.contains("no-number.png"), "{err}");
+
+    std::fs::write(dir.join("folder/labels.csv"), "file,label\ncat/chelsea.png,cat\ndrink/coffee.png,drink\n").unwrap();
+    let c = LabelledItems::from_csv(&dir.join("folder/labels.csv"), &dir.join("folder")).unwrap();
+    assert_eq!(c.classes, vec!["cat", "drink"]);
+
+    // One class is not a classification problem; an empty class folder is named.
+    std::fs::create_dir_all(dir.join("one/cat")).unwrap();
+    copy(&photo("chelsea.png"), &dir.join("one/cat/a.png"));
+    assert!(LabelledItems::from_folder(&dir.join("one")).unwrap_err().to_string().contains("at least two classes"));
+    std::fs::create_dir_all(dir.join("folder/empty_class")).unwrap();
+    assert!(LabelledItems::from_folder(&dir.join("folder")).unwrap_err().to_string().contains("empty_class"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_image_files_are_reported_by_name_before_training() {
+    let dir = tmp("bad");
+    copy(&photo("chelsea.png"), &dir.join("cat/ok.png"));
+    copy(&photo("coffee.png"), &dir.join("drink/ok.png"));
+    std::fs::write(dir.join("cat/empty.png"), b"").unwrap();
+    std::fs::write(dir.join("drink/notes.jpg"), b"these are not pixels").unwrap();
+    let bytes = std::fs::read(photo("rocket.jpg")).unwrap();
+    std::fs::write(dir.join("drink/truncated.jpg"), &bytes[..bytes.len() / 3]).unwrap();
+    let items = LabelledItems::from_folder(&dir).unwrap();
+    let err = check_images(&items, DecodeOptions::default()).unwrap_err().to_string();
+    for name in ["empty.png", "notes.jpg", "truncated.jpg"] {
+        assert!(err.contains(name), "{name} missing from: {err}");
+    }
+    assert!(err.starts_with("3 of 5 images"), "{err}");
+    // A pixel-count guard against decompression bombs: a limit below the photos' size refuses them.
+    let bomb = check_images(&items, DecodeOptions { max_pixels: 1000, ..Default::default() });
+    assert!(bomb.unwrap_err().to_string().contains("pixels is more than"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vision-cli"))
+}
+
+#[test]
+fn trains_resnet18_small_on_fashion_mnist_from_scratch_and_predicts() {
+    let dir = tmp("fmnist");
+    let out = dir.join("run");
+    let o = cli()
+        .args(["train", "--mnist"])
+        .arg(shared().join("data/fashion-mnist"))
+        .args(["--arch", "resnet18-small", "--limit-train", "192", "--limit-valid", "64", "--bs", "64", "--epochs", "1", "--lr", "3e-3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("192 training and 64 validation images of 10 classes, 28×28"), "{log}");
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["final"]["accuracy"].as_f64().is_some());
+    // A real photo, converted to grey and resized as validation images are.
+    let o = cli().args(["predict", "--model"]).arg(out.join("model.safetensors")).args(["-k", "2"]).arg(photo("coffee.png")).output().unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{log}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(log.contains("coffee.png: ") && log.matches(", ").count() == 1, "{log}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn fine_tunes_from_a_torchvision_checkpoint() {
+    let dir = tmp("finetune");
+    for (split, class, name) in [("train", "animal", "chelsea.png"), ("train", "animal", "horse.png"), ("train", "thing", "coffee.png"), ("train", "thing", "camera.png"), ("valid", "animal", "astronaut.png"), ("valid", "thing", "rocket.jpg")] {
+        copy(&photo(name), &dir.join("data").join(split).join(class).join(name));
+    }
+    let out = dir.join("run");
+    let o = cli()
+        .args(["train", "--images"])
+        .arg(dir.join("data"))
+        .args(["--arch", "resnet18", "--pretrained"])
+        .arg(shared().join("models/resnet18-torchvision-random/resnet18.pth"))
+        .args(["--size", "64", "--bs", "2", "--epochs", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("4 training and 2 validation images of 2 classes"), "{log}");
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let fits: Vec<u64> = metrics["epochs"].as_array().unwrap().iter().map(|e| e["fit"].as_u64().unwrap()).collect();
+    assert_eq!(fits, vec![0, 1], "fine_tune: one frozen epoch, then one unfrozen");
+    std::fs::remove_dir_all(dir).unwrap();
+}
