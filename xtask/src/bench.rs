@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::Device;
 use kindling_core::data::split::{RandomSplitter, Splitter};
 
 /// One line of the results table.
@@ -127,51 +127,25 @@ fn backends() -> Result<Vec<Row>, String> {
 }
 
 fn backend_rows(label: &str, device: &Device) -> Vec<Row> {
-    device.seed(0);
-    let mut rows = Vec::new();
-    let n = 1024;
-    let a = Tensor::<2>::random([n, n], Distribution::Default, device);
-    let b = Tensor::<2>::random([n, n], Distribution::Default, device);
-    let _ = a.clone().matmul(b.clone()).into_data();
-    let reps = 10;
-    let t = Instant::now();
-    for _ in 0..reps {
-        let _ = a.clone().matmul(b.clone()).into_data();
-    }
-    let secs = t.elapsed().as_secs_f64() / reps as f64;
-    rows.push(Row {
-        name: format!("{label}: matmul 1024×1024"),
-        data: "f32".into(),
-        metric: format!("{:.1} ms", secs * 1e3),
-        secs,
-        throughput: format!("{:.1} GFLOP/s", 2.0 * (n as f64).powi(3) / secs / 1e9),
-        peer: None,
-    });
-    let ad = device.clone().autodiff();
-    let conv = burn::nn::conv::Conv2dConfig::new([3, 32], [3, 3]).with_padding(burn::nn::PaddingConfig2d::Same).init(&ad);
-    let x = Tensor::<4>::random([32, 3, 64, 64], Distribution::Default, &ad);
-    let step = || {
-        let y = conv.forward(x.clone());
-        let _ = y.sum().backward();
-    };
-    step();
-    let reps = 5;
-    let t = Instant::now();
-    for _ in 0..reps {
-        step();
-    }
-    let secs = t.elapsed().as_secs_f64() / reps as f64;
-    // forward 2·N·Cout·H·W·Cin·k²; backward about twice that.
-    let flops = 3.0 * 2.0 * 32.0 * 32.0 * 64.0 * 64.0 * 3.0 * 9.0;
-    rows.push(Row {
-        name: format!("{label}: conv 3→32, 3×3, forward + backward"),
-        data: "32×3×64×64 f32".into(),
-        metric: format!("{:.1} ms", secs * 1e3),
-        secs,
-        throughput: format!("{:.1} GFLOP/s", flops / secs / 1e9),
-        peer: None,
-    });
-    rows
+    let t = kindling_core::bench::measure(device);
+    vec![
+        Row {
+            name: format!("{label}: matmul 1024×1024"),
+            data: "f32".into(),
+            metric: format!("{:.1} ms", t.matmul_ms),
+            secs: t.matmul_ms / 1e3,
+            throughput: format!("{:.1} GFLOP/s", t.matmul_gflops),
+            peer: None,
+        },
+        Row {
+            name: format!("{label}: conv 3→32, 3×3, forward + backward"),
+            data: "32×3×64×64 f32".into(),
+            metric: format!("{:.1} ms", t.conv_ms),
+            secs: t.conv_ms / 1e3,
+            throughput: format!("{:.1} GFLOP/s", t.conv_gflops),
+            peer: None,
+        },
+    ]
 }
 
 /// Runs `what` (`tabular`, `collab`, `backends`, `all`) and prints the table.

@@ -16,6 +16,7 @@
 //! Devices are chosen at run time with [`DeviceChoice`]: `cpu` always, `wgpu` with the
 //! `wgpu` feature.
 
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod datasets;
