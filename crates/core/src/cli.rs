@@ -10,6 +10,18 @@ use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
 use crate::learner::{Batch, CHECKPOINT_DIR, Learner, LrFindConfig, LrFindResult, RunDirWriter, RunInfo, TaskModel};
 
+/// The end of every task binary's `main`: an error is printed as one line (`error: …`, naming
+/// the file, row or setting at fault) and becomes a failure exit code, never a panic.
+pub fn exit(result: Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Training flags common to every task binary.
 #[derive(Args, Clone, Debug)]
 pub struct TrainArgs {

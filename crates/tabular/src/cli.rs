@@ -143,13 +143,7 @@ struct ModelArgs {
 
 /// Parses the command line, runs it, and turns an error into a message and a failure code.
 pub fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    kindling_core::cli::exit(run(Cli::parse()))
 }
 
 /// Reads the table, resolves the roles, splits and fits the procs.

@@ -148,13 +148,7 @@ impl DataArgs {
 
 /// Parses the command line, runs it, and turns an error into a message and a failure code.
 pub fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    kindling_core::cli::exit(run(Cli::parse()))
 }
 
 /// Runs a parsed command line.

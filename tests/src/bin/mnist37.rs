@@ -68,13 +68,7 @@ impl<M> Callback<M> for Pause {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    kindling_core::cli::exit(run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> kindling_core::Result<()> {

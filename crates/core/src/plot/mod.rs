@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
@@ -76,15 +77,8 @@ pub fn line_chart(path: &Path, spec: &ChartSpec<'_>, series: &[Series<'_>], mark
         let draw = |e: &dyn std::fmt::Display| Error::Data(format!("{}: drawing failed: {e}", path.display()));
         root.fill(&WHITE).map_err(|e| draw(&e))?;
         let font = (FONT_FAMILY, 16).into_font();
-        let colors = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
         if spec.log_x {
-            let mut chart = ChartBuilder::on(&root)
-                .caption(spec.title, (FONT_FAMILY, 22))
-                .margin(15)
-                .x_label_area_size(45)
-                .y_label_area_size(65)
-                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
-                .map_err(|e| draw(&e))?;
+            let mut chart = chart_builder(&root, spec.title).build_cartesian_2d((x0..x1).log_scale(), y0..y1).map_err(|e| draw(&e))?;
             chart
                 .configure_mesh()
                 .x_desc(spec.x_label)
@@ -93,53 +87,52 @@ pub fn line_chart(path: &Path, spec: &ChartSpec<'_>, series: &[Series<'_>], mark
                 .x_label_formatter(&|v| format!("{v:.0e}"))
                 .draw()
                 .map_err(|e| draw(&e))?;
-            for (i, s) in series.iter().enumerate() {
-                let c = colors[i % colors.len()];
-                chart
-                    .draw_series(LineSeries::new(s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()), c.stroke_width(2)))
-                    .map_err(|e| draw(&e))?
-                    .label(s.label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-            }
-            for (i, m) in markers.iter().enumerate() {
-                let c = colors[(i + series.len()) % colors.len()];
-                chart
-                    .draw_series(std::iter::once(Circle::new(m.at, 6, c.filled())))
-                    .map_err(|e| draw(&e))?
-                    .label(m.label)
-                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
-            }
-            chart.configure_series_labels().label_font(font).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| draw(&e))?;
+            draw_series(&mut chart, series, markers, font).map_err(|e| draw(&e))?;
         } else {
-            let mut chart = ChartBuilder::on(&root)
-                .caption(spec.title, (FONT_FAMILY, 22))
-                .margin(15)
-                .x_label_area_size(45)
-                .y_label_area_size(65)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(|e| draw(&e))?;
+            let mut chart = chart_builder(&root, spec.title).build_cartesian_2d(x0..x1, y0..y1).map_err(|e| draw(&e))?;
             chart.configure_mesh().x_desc(spec.x_label).y_desc(spec.y_label).label_style(font.clone()).draw().map_err(|e| draw(&e))?;
-            for (i, s) in series.iter().enumerate() {
-                let c = colors[i % colors.len()];
-                chart
-                    .draw_series(LineSeries::new(s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()), c.stroke_width(2)))
-                    .map_err(|e| draw(&e))?
-                    .label(s.label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-            }
-            for (i, m) in markers.iter().enumerate() {
-                let c = colors[(i + series.len()) % colors.len()];
-                chart
-                    .draw_series(std::iter::once(Circle::new(m.at, 6, c.filled())))
-                    .map_err(|e| draw(&e))?
-                    .label(m.label)
-                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
-            }
-            chart.configure_series_labels().label_font(font).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| draw(&e))?;
+            draw_series(&mut chart, series, markers, font).map_err(|e| draw(&e))?;
         }
         root.present().map_err(|e| draw(&e))?;
     }
     save_rgb_png(path, &buf, w, h)
+}
+
+/// A chart with kindling's caption, margins and label areas.
+fn chart_builder<'a, 'b>(root: &'a DrawingArea<BitMapBackend<'b>, Shift>, title: &str) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, (FONT_FAMILY, 22)).margin(15).x_label_area_size(45).y_label_area_size(65);
+    b
+}
+
+/// Draws the lines, the markers and the legend on a chart whose x axis is linear or logarithmic.
+fn draw_series<'a, X>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    series: &[Series<'_>],
+    markers: &[Marker<'_>],
+    font: FontDesc<'_>,
+) -> std::result::Result<(), String>
+where
+    X: Ranged<ValueType = f64>,
+{
+    let colors = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+    for (i, s) in series.iter().enumerate() {
+        let c = colors[i % colors.len()];
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()), c.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(s.label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    for (i, m) in markers.iter().enumerate() {
+        let c = colors[(i + series.len()) % colors.len()];
+        chart
+            .draw_series(std::iter::once(Circle::new(m.at, 6, c.filled())))
+            .map_err(|e| e.to_string())?
+            .label(m.label)
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+    }
+    chart.configure_series_labels().label_font(font).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| e.to_string())
 }
 
 /// Encodes an RGB buffer as PNG and writes it atomically.
