@@ -7,6 +7,10 @@
 
 use kindling_core::DeviceChoice;
 
+// As the binaries: large tensor buffers are cheaper to reuse than to map afresh.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     println!("| backend | matmul 1024² | GFLOP/s | conv 3→32 3×3, 32×3×64×64, fwd+bwd | GFLOP/s |\n|---|---|---|---|---|");
     for choice in [DeviceChoice::Cpu, DeviceChoice::Ndarray] {
