@@ -46,6 +46,14 @@ impl Column {
         }
     }
 
+    /// Value `i` as the text a category is named by, borrowed when the column holds text.
+    pub fn category_ref(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Column::Numeric { values, .. } => values[i].filter(|v| v.is_finite()).map(|v| std::borrow::Cow::Owned(format_number(v))),
+            Column::Text(v) => v[i].as_deref().map(std::borrow::Cow::Borrowed),
+        }
+    }
+
     /// Value `i` as the text a category is named by (`None` if missing).
     pub fn category(&self, i: usize) -> Option<String> {
         match self {

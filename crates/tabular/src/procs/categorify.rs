@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use kindling_core::Result;
 use serde::{Deserialize, Serialize};
 
@@ -40,12 +42,9 @@ impl Categorify {
         self.vocabs.iter().map(|(_, v)| v.len()).collect()
     }
 
-    /// The index of `value` in column `j`'s vocabulary (0 for missing or unseen).
-    pub fn index(&self, j: usize, value: Option<&str>) -> i64 {
-        let Some(value) = value else { return 0 };
-        let vocab = &self.vocabs[j].1;
-        // Vocabularies are sorted after the `#na#` slot, numerically for numbers; a linear scan
-        // is simple and the vocabularies of tabular data are short.
-        vocab.iter().skip(1).position(|v| v == value).map_or(0, |p| p as i64 + 1)
+    /// Lookup tables from value to vocabulary index, one per column; a missing or unseen value
+    /// is not in them and encodes as 0 (`#na#`).
+    pub fn lookups(&self) -> Vec<HashMap<&str, i64>> {
+        self.vocabs.iter().map(|(_, v)| v.iter().enumerate().skip(1).map(|(i, s)| (s.as_str(), i as i64)).collect()).collect()
     }
 }

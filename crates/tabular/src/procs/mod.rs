@@ -61,7 +61,7 @@ impl TabularProcs {
         }
         for name in roles.cat.iter().chain(&roles.cont) {
             let col = table.require(name)?;
-            let present = train.iter().filter(|&&i| col.category(i).is_some()).count();
+            let present = train.iter().filter(|&&i| col.category_ref(i).is_some()).count();
             if present == 0 {
                 return Err(Error::Data(format!("column '{name}' has no values in the training rows: leave it out")));
             }
@@ -113,14 +113,16 @@ impl TabularProcs {
         let n_cont = self.roles.cont.len();
         let mut cats = vec![0i64; n * n_cat];
         let mut conts = vec![0f32; n * n_cont];
+        let lookups = self.categorify.lookups();
+        let code = |j: usize, v: Option<&str>| v.and_then(|v| lookups[j].get(v).copied()).unwrap_or(0);
         for i in 0..n {
             for (j, col) in cat_cols.iter().enumerate() {
-                cats[i * n_cat + j] = self.categorify.index(j, col.category(i).as_deref());
+                cats[i * n_cat + j] = code(j, col.category_ref(i).as_deref());
             }
             for (j, col) in conts_raw.iter().enumerate() {
                 let (value, missing) = self.fill.fill(j, col, i);
                 if let Some(k) = self.fill.na_index(j) {
-                    cats[i * n_cat + cat_cols.len() + k] = self.categorify.index(cat_cols.len() + k, Some(if missing { "True" } else { "False" }));
+                    cats[i * n_cat + cat_cols.len() + k] = code(cat_cols.len() + k, Some(if missing { "True" } else { "False" }));
                 }
                 conts[i * n_cont + j] = self.normalize.apply(j, value) as f32;
             }
