@@ -93,6 +93,9 @@ struct DataArgs {
     /// Validate on the first N validation items only.
     #[arg(long)]
     limit_valid: Option<usize>,
+    /// Train without fastai's `aug_transforms` (flip, rotate, zoom, warp, lighting).
+    #[arg(long)]
+    no_aug: bool,
 }
 
 impl DataArgs {
@@ -142,7 +145,8 @@ impl DataArgs {
             Normalize::from_images(sample.iter(), channels)
         };
         let pre = Preprocessing { size: self.size.unwrap_or(default_size), method, channels, normalize };
-        Ok(VisionData { items, splits, pre })
+        let augment = (!self.no_aug).then(crate::data::augment::AugTransforms::default);
+        Ok(VisionData { items, splits, pre, augment })
     }
 }
 

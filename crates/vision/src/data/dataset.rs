@@ -77,6 +77,8 @@ pub struct VisionData {
     pub splits: Splits,
     /// Preprocessing.
     pub pre: Preprocessing,
+    /// Random augmentation of training images (`None` for none).
+    pub augment: Option<super::augment::AugTransforms>,
 }
 
 impl VisionData {
@@ -85,9 +87,10 @@ impl VisionData {
         let ds: Arc<dyn Dataset<Item = (Image, usize)>> =
             Arc::new(ImageDataset::new(self.items.clone(), DecodeOptions { channels: self.pre.channels, ..DecodeOptions::default() }));
         let batcher = Arc::new(ImageBatcher { normalize: self.pre.normalize.clone() });
-        let (size, method) = (self.pre.size, self.pre.method);
+        let (size, method, augment) = (self.pre.size, self.pre.method, self.augment.clone());
         let tfm = move |(img, y): (Image, usize), ctx: &mut TransformContext| {
-            Ok((if img.height == size && img.width == size { img } else { resize(&img, size, method, ctx) }, y))
+            let img = if img.height == size && img.width == size { img } else { resize(&img, size, method, ctx) };
+            Ok((match &augment { Some(a) => a.apply(&img, ctx), None => img }, y))
         };
         Ok(DataLoaders::from_splits(ds, &self.splits, batcher, bs, seed, device.clone())?.with_item_tfms(Pipeline::new().then(tfm)))
     }

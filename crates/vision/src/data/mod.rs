@@ -1,6 +1,7 @@
 //! Images in, labelled items out: decoding, labelling sources, the pre-training check, resizing
 //! and batching.
 
+pub mod augment;
 pub mod batch;
 pub mod check;
 pub mod dataset;
