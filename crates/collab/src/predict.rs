@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use kindling_core::export::{self, ModelHeader};
+use kindling_core::export;
 use kindling_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -44,9 +44,7 @@ pub fn export_collab(path: &Path, model: &CollabModel, config: &CollabModelConfi
         s.sort_unstable();
     }
     let pre = CollabPreprocessing { users: data.users.clone(), items: data.items.clone(), columns: data.ratings.columns.clone(), seen, item_counts };
-    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| Error::Data(e.to_string()));
-    let header = ModelHeader::new(TASK, json(serde_json::to_value(config))?, json(serde_json::to_value(&pre))?, Vec::new());
-    export::export(path, &model.valid(), &header)
+    export::export_task(path, model, TASK, config, &pre, Vec::new())
 }
 
 /// A loaded recommender.
@@ -71,17 +69,12 @@ pub struct Scored {
 impl CollabPredictor {
     /// Loads a model file written by [`export_collab`].
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let (header, bytes) = export::read(path)?;
-        if header.task != TASK {
-            return Err(Error::bad_file(path, format!("a {} model, not a collaborative-filtering one", header.task)));
-        }
-        let config: CollabModelConfig = serde_json::from_value(header.arch).map_err(|e| Error::bad_file(path, format!("architecture: {e}")))?;
-        let mut pre: CollabPreprocessing =
-            serde_json::from_value(header.preprocessing).map_err(|e| Error::bad_file(path, format!("preprocessing: {e}")))?;
+        let f = export::open::<CollabModelConfig, CollabPreprocessing>(path, TASK, "a collaborative-filtering one")?;
+        let mut pre = f.preprocessing;
         pre.users = pre.users.reindex();
         pre.items = pre.items.reindex();
-        let model = export::load(path, config.init(device), bytes)?.valid();
-        Ok(Self { pre, config, model, device: device.clone() })
+        let model = export::load(path, f.arch.init(device), f.bytes)?.valid();
+        Ok(Self { pre, config: f.arch, model, device: device.clone() })
     }
 
     /// Predicted ratings for (user row, item row) pairs.

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::Device;
 use burn::tensor::activation::softmax;
-use kindling_core::export::{self, ModelHeader};
+use kindling_core::export;
 use kindling_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ use crate::model::{TabularModel, TabularModelConfig};
 use crate::procs::TabularProcs;
 use crate::read::{ReadOptions, read_table};
 use crate::roles::TaskKind;
-use crate::table::{Column, Table, format_number};
+use crate::table::{Column, Table};
 
 /// The task name in the model header.
 pub const TASK: &str = "tabular";
@@ -32,13 +32,7 @@ pub struct TabularPreprocessing {
 /// Writes the model and its preprocessing to one file.
 pub fn export_tabular(path: &Path, model: &TabularModel, config: &TabularModelConfig, procs: &TabularProcs, read: &ReadOptions) -> Result<()> {
     let pre = TabularPreprocessing { procs: procs.clone(), read: read.clone() };
-    let header = ModelHeader::new(
-        TASK,
-        serde_json::to_value(config).map_err(|e| Error::Data(e.to_string()))?,
-        serde_json::to_value(&pre).map_err(|e| Error::Data(e.to_string()))?,
-        procs.classes.clone(),
-    );
-    export::export(path, &model.valid(), &header)
+    export::export_task(path, model, TASK, config, &pre, procs.classes.clone())
 }
 
 /// Predictions for rows, in their order.
@@ -68,16 +62,9 @@ pub struct TabularPredictor {
 impl TabularPredictor {
     /// Loads and checks a model file written by [`export_tabular`].
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let (header, bytes) = export::read(path)?;
-        if header.task != TASK {
-            return Err(Error::bad_file(path, format!("a {} model, not a tabular one", header.task)));
-        }
-        let config: TabularModelConfig =
-            serde_json::from_value(header.arch.clone()).map_err(|e| Error::bad_file(path, format!("architecture: {e}")))?;
-        let pre: TabularPreprocessing =
-            serde_json::from_value(header.preprocessing.clone()).map_err(|e| Error::bad_file(path, format!("preprocessing: {e}")))?;
-        let model = export::load(path, config.init(device), bytes)?.valid();
-        Ok(Self { pre, model, device: device.clone() })
+        let f = export::open::<TabularModelConfig, TabularPreprocessing>(path, TASK, "a tabular one")?;
+        let model = export::load(path, f.arch.init(device), f.bytes)?.valid();
+        Ok(Self { pre: f.preprocessing, model, device: device.clone() })
     }
 
     /// Predictions for every row of `table` (which needs the input columns, not the target).
@@ -173,9 +160,4 @@ fn quote(field: &str, sep: char) -> String {
     } else {
         field.to_string()
     }
-}
-
-/// A number as it is written in output (`format_number` for whole numbers).
-pub fn fmt_value(v: f64) -> String {
-    format_number(v)
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
-use kindling_core::export::{self, ModelHeader};
+use kindling_core::export;
 use kindling_core::{Error, Result};
 
 use crate::data::dataset::{Preprocessing, load};
@@ -18,9 +18,7 @@ pub const TASK: &str = "vision";
 
 /// Writes the model, its preprocessing and its classes to one file.
 pub fn export_vision(path: &Path, model: &VisionModel, config: &VisionModelConfig, pre: &Preprocessing, classes: &[String]) -> Result<()> {
-    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| Error::Data(e.to_string()));
-    let header = ModelHeader::new(TASK, json(serde_json::to_value(config))?, json(serde_json::to_value(pre))?, classes.to_vec());
-    export::export(path, &model.valid(), &header)
+    export::export_task(path, model, TASK, config, pre, classes.to_vec())
 }
 
 /// A loaded image classifier.
@@ -36,14 +34,9 @@ pub struct VisionPredictor {
 impl VisionPredictor {
     /// Loads a model file written by [`export_vision`].
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let (header, bytes) = export::read(path)?;
-        if header.task != TASK {
-            return Err(Error::bad_file(path, format!("a {} model, not an image classifier", header.task)));
-        }
-        let config: VisionModelConfig = serde_json::from_value(header.arch).map_err(|e| Error::bad_file(path, format!("architecture: {e}")))?;
-        let pre: Preprocessing = serde_json::from_value(header.preprocessing).map_err(|e| Error::bad_file(path, format!("preprocessing: {e}")))?;
-        let model = export::load(path, config.init(device), bytes)?.valid();
-        Ok(Self { pre, classes: header.classes, model, device: device.clone() })
+        let f = export::open::<VisionModelConfig, Preprocessing>(path, TASK, "an image classifier")?;
+        let model = export::load(path, f.arch.init(device), f.bytes)?.valid();
+        Ok(Self { pre: f.preprocessing, classes: f.classes, model, device: device.clone() })
     }
 
     /// Class probabilities of one image file.

@@ -132,6 +132,46 @@ pub fn export<M: Module>(path: &Path, model: &M, header: &ModelHeader) -> Result
     crate::io::write_atomic(path, &bytes)
 }
 
+/// Writes `model` to `path` with a header for `task` built from its typed architecture
+/// configuration and preprocessing state (each serialised as JSON).
+pub fn export_task<M: Module, A: Serialize, P: Serialize>(
+    path: &Path,
+    model: &M,
+    task: &str,
+    arch: &A,
+    preprocessing: &P,
+    classes: Vec<String>,
+) -> Result<()> {
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| Error::Data(format!("cannot serialise the header: {e}")));
+    let header = ModelHeader::new(task, json(serde_json::to_value(arch))?, json(serde_json::to_value(preprocessing))?, classes);
+    export(path, &model.valid(), &header)
+}
+
+/// A model file opened for `task`: its typed architecture and preprocessing, its class names,
+/// and the checked bytes to load the weights from with [`load`].
+pub struct Opened<A, P> {
+    /// The architecture configuration.
+    pub arch: A,
+    /// The preprocessing state.
+    pub preprocessing: P,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// The whole file, checked.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads and checks a model file written by [`export_task`] for `task` (`what` names the task
+/// in the error when the file holds another one).
+pub fn open<A: serde::de::DeserializeOwned, P: serde::de::DeserializeOwned>(path: &Path, task: &str, what: &str) -> Result<Opened<A, P>> {
+    let (header, bytes) = read(path)?;
+    if header.task != task {
+        return Err(Error::bad_file(path, format!("a {} model, not {what}", header.task)));
+    }
+    let arch = serde_json::from_value(header.arch).map_err(|e| Error::bad_file(path, format!("architecture: {e}")))?;
+    let preprocessing = serde_json::from_value(header.preprocessing).map_err(|e| Error::bad_file(path, format!("preprocessing: {e}")))?;
+    Ok(Opened { arch, preprocessing, classes: header.classes, bytes })
+}
+
 /// Reads and checks a model file: its header, and that the weights match their checksum.
 /// Returns the header and the raw file for [`load`].
 pub fn read(path: &Path) -> Result<(ModelHeader, Vec<u8>)> {
