@@ -105,13 +105,6 @@ impl Schedule {
         let local = if phase.pct > 0.0 { ((pos as f32 - begin as f32) / (end - begin as f32)) as f64 } else { 1.0 };
         phase.anneal.at(phase.start, phase.end, local)
     }
-
-    /// The same schedule with every value multiplied by `factor` (one learning rate per group).
-    pub fn scaled(&self, factor: f64) -> Self {
-        Self {
-            phases: self.phases.iter().map(|p| Phase { start: p.start * factor, end: p.end * factor, ..*p }).collect(),
-        }
-    }
 }
 
 /// fastai's `even_mults(start, stop, n)`: `n` values spaced evenly on a log scale, used to give
