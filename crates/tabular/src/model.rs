@@ -2,10 +2,10 @@
 //! on the continuous columns, `LinBnDrop` layers, and an optional sigmoid range for regression.
 
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Embedding};
+use burn::nn::{Dropout, DropoutConfig, Embedding};
 use burn::tensor::{Device, Int, Tensor};
 use kindling_core::learner::TaskModel;
-use kindling_core::nn::{LinBnDrop, LinBnDropConfig, SigmoidRange, emb_sz_rule, embedding};
+use kindling_core::nn::{BatchNorm, BatchNormConfig, LinBnDrop, LinBnDropConfig, SigmoidRange, emb_sz_rule, embedding};
 use serde::{Deserialize, Serialize};
 
 use crate::data::TabularBatch;

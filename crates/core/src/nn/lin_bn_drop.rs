@@ -1,6 +1,7 @@
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, Relu};
+use crate::nn::{BatchNorm, BatchNormConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::tensor::{Device, Tensor};
 
 /// fastai's `LinBnDrop`: a Linear layer (without bias when there is a BatchNorm), a ReLU, a
@@ -33,7 +34,7 @@ impl LinBnDropConfig {
         LinBnDrop {
             lin: LinearConfig::new(self.n_in, self.n_out).with_bias(!self.bn).init(device),
             act: self.act.then(Relu::new),
-            bn: self.bn.then(|| BatchNormConfig::new(if self.lin_first { self.n_out } else { self.n_in }).init(device)),
+            bn: self.bn.then(|| BatchNormConfig::new(if self.lin_first { self.n_out } else { self.n_in }).with_beta_init(1e-3).init(device)),
             drop: (self.p > 0.0).then(|| DropoutConfig::new(self.p).init()),
             lin_first: self.lin_first,
         }

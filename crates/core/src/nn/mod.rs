@@ -1,11 +1,13 @@
 //! fastai's reusable layers and rules, shared by the task crates: embedding sizes, the
 //! Linear–BatchNorm–Dropout block, and the sigmoid squashing of a regression output into a range.
 
+mod batch_norm;
 mod emb;
 mod lin_bn_drop;
 mod sigmoid_range;
 
-pub use emb::{emb_sz_rule, embedding};
+pub use batch_norm::{BatchNorm, BatchNormConfig};
+pub use emb::{emb_sz_rule, embedding, trunc_normal};
 pub use lin_bn_drop::{LinBnDrop, LinBnDropConfig};
 pub use sigmoid_range::{SigmoidRange, sigmoid_range};
 

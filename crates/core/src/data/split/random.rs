@@ -6,6 +6,11 @@ use crate::seed;
 /// A seeded random split, as fastai's `RandomSplitter(valid_pct, seed)`, with an optional
 /// held-out test fraction taken from the same permutation.
 ///
+/// The permutation is PyTorch's (`torch.manual_seed(seed); torch.randperm(n)`, see
+/// [`seed::torch_randperm`]), so for the same seed kindling validates on exactly the rows fastai
+/// validates on, and the two can be compared row for row. The test rows come right after the
+/// validation rows in that permutation.
+///
 /// ```
 /// use kindling_core::data::split::{RandomSplitter, Splitter};
 /// let s = RandomSplitter::new(0.2, 42).split(&100).unwrap();
@@ -34,7 +39,7 @@ impl RandomSplitter {
 
     fn split_n(&self, n: usize) -> Result<Splits> {
         check_pcts(self.valid_pct, self.test_pct)?;
-        let perm = seed::permutation(n, &mut seed::rng(self.seed, &[0x5350_4c49]));
+        let perm = seed::torch_randperm(n, self.seed);
         let n_valid = (self.valid_pct * n as f64) as usize;
         let n_test = (self.test_pct * n as f64) as usize;
         let valid = perm[..n_valid].to_vec();

@@ -4,6 +4,10 @@
 
 use rand::SeedableRng;
 
+mod torch;
+
+pub use torch::{Mt19937, torch_randperm};
+
 /// The random generator kindling uses everywhere: xoshiro256++, a fixed, named algorithm whose
 /// output does not change between library versions, and whose state can be checkpointed.
 pub type Rng = rand::rngs::Xoshiro256PlusPlus;
