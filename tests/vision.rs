@@ -156,6 +156,62 @@ fn trains_resnet18_small_on_fashion_mnist_from_scratch_and_predicts() {
     let log = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(o.status.success(), "{log}{}", String::from_utf8_lossy(&o.stderr));
     assert!(log.contains("coffee.png: ") && log.matches(", ").count() == 1, "{log}");
+
+    // Interpretation with test-time augmentation: the PNGs and the text land next to the model.
+    let o = cli()
+        .args(["interpret", "--model"])
+        .arg(out.join("model.safetensors"))
+        .arg("--mnist")
+        .arg(shared().join("data/fashion-mnist"))
+        .args(["--limit-train", "192", "--limit-valid", "64", "--tta", "2", "--k", "4"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("64 validation images, accuracy") && log.contains("(TTA, 2 passes)"), "{log}");
+    let text = std::fs::read_to_string(out.join("interpretation.txt")).unwrap();
+    assert!(text.contains("weighted avg") && text.contains("most confused"), "{text}");
+    for png in ["confusion_matrix.png", "top_losses.png"] {
+        let img = image::open(out.join(png)).unwrap();
+        assert!(img.width() > 200, "{png}");
+    }
+    // The model's classes must be the data's.
+    let o = cli()
+        .args(["interpret", "--model"])
+        .arg(out.join("model.safetensors"))
+        .arg("--mnist")
+        .arg(shared().join("data/fashion-mnist"))
+        .args(["--limit-train", "192", "--limit-valid", "64", "--class-names", "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("was trained on the classes [0, 1, 2"), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn show_batch_and_lr_find_write_their_pngs() {
+    let dir = tmp("show");
+    let fm = shared().join("data/fashion-mnist");
+    let names = "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot";
+    let o = cli().args(["show-batch", "--mnist"]).arg(&fm).args(["--limit-train", "64", "--limit-valid", "16", "--n", "9", "--class-names", names, "--out"]).arg(dir.join("batch.png")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = image::open(dir.join("batch.png")).unwrap().to_rgb8();
+    // 3 columns of 128-pixel pictures
+    assert_eq!(img.width(), 3 * 138 + 10);
+    let o = cli().args(["show-batch", "--mnist"]).arg(&fm).args(["--class-names", "a,b", "--out"]).arg(dir.join("x.png")).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("2 names for 10 classes"));
+    let o = cli()
+        .args(["lr-find", "--mnist"])
+        .arg(&fm)
+        .args(["--arch", "resnet18-small", "--limit-train", "256", "--limit-valid", "16", "--bs", "16", "--num-it", "12", "--out"])
+        .arg(dir.join("lr"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("lr_find: valley"), "{log}");
+    assert!(dir.join("lr/lr_find.png").exists() && dir.join("lr/lr_find.json").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
 

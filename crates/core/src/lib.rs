@@ -10,6 +10,7 @@
 //!   `fine_tune`, `lr_find`, callbacks, metrics, checkpoints;
 //! - [`optim`], [`schedule`], [`metrics`]: fastai's optimizers, schedules and metrics,
 //!   checked against golden values from the real fastai;
+//! - [`interpret`]: confusion matrix, most confused classes, top losses, classification report;
 //! - [`export`]: one self-describing model file, and loading it back for prediction;
 //! - [`cli`]: the flags and run-directory contract every task binary shares.
 //!
@@ -23,6 +24,7 @@ pub mod datasets;
 pub mod device;
 pub mod error;
 pub mod export;
+pub mod interpret;
 pub mod io;
 pub mod learner;
 pub mod metrics;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{TrainArgs, attach_run_dir, prepare_run_dir};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find};
+use kindling_core::interpret::ClassificationInterpretation;
+use kindling_core::learner::{CrossEntropyLoss, Learner};
 use kindling_core::data::split::{GrandparentSplitter, IndexSplitter, RandomSplitter, Splitter};
 use kindling_core::learner::{RunInfo, SplitSizes};
 use kindling_core::{DeviceChoice, Error, Result};
@@ -58,6 +60,68 @@ enum Command {
         /// The images.
         images: Vec<PathBuf>,
     },
+    /// Where a trained model goes wrong on the validation images: writes confusion_matrix.png,
+    /// top_losses.png and interpretation.txt (confusion matrix, most confused classes,
+    /// classification report) next to the model, or into --out.
+    Interpret {
+        /// The model file written by `train`.
+        #[arg(long)]
+        model: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Images in the top-losses grid.
+        #[arg(long, default_value_t = 9)]
+        k: usize,
+        /// Pairs of classes confused at least this often are listed.
+        #[arg(long, default_value_t = 1)]
+        min_val: usize,
+        /// Test-time augmentation: average over this many augmented passes (fastai's `tta`, n 4).
+        #[arg(long, default_value_t = 0)]
+        tta: usize,
+        /// Batch size.
+        #[arg(long, default_value_t = 64)]
+        bs: usize,
+        /// The seed the model was trained with (it drew the random split).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where to run: cpu or wgpu.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+        /// Folder for the outputs (default: the model's folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A PNG grid of augmented training images with their labels (fastai's `show_batch`).
+    ShowBatch {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Normalise as for a pretrained body (ImageNet statistics, 3 channels).
+        #[arg(long)]
+        pretrained: bool,
+        /// Images to show.
+        #[arg(long, default_value_t = 16)]
+        n: usize,
+        /// Seed (split, shuffling and augmentation).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The PNG to write.
+        #[arg(long, default_value = "runs/show_batch.png")]
+        out: PathBuf,
+    },
+    /// Sweep learning rates and suggest one (writes lr_find.png and lr_find.json).
+    LrFind {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The network: resnet18, resnet34, resnet50, resnet18-small.
+        #[arg(long, default_value = "resnet18")]
+        arch: String,
+        /// A torchvision checkpoint for the body (the sweep then runs with the body frozen, as
+        /// fastai's `lr_find` after `vision_learner`).
+        #[arg(long)]
+        pretrained: Option<PathBuf>,
+        #[command(flatten)]
+        common: LrFindArgs,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -96,6 +160,10 @@ struct DataArgs {
     /// Train without fastai's `aug_transforms` (flip, rotate, zoom, warp, lighting).
     #[arg(long)]
     no_aug: bool,
+    /// Names for the classes in their order, comma separated (idx files only number them:
+    /// Fashion-MNIST's are `T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot`).
+    #[arg(long, value_delimiter = ',')]
+    class_names: Option<Vec<String>>,
 }
 
 impl DataArgs {
@@ -131,6 +199,10 @@ impl DataArgs {
             };
             (items, splits, 224, 3)
         };
+        let items = match &self.class_names {
+            Some(names) => items.rename_classes(names)?,
+            None => items,
+        };
         let method = match self.method.as_str() {
             "squish" => ResizeMethod::Squish,
             "crop" => ResizeMethod::Crop,
@@ -150,6 +222,14 @@ impl DataArgs {
     }
 }
 
+/// The architecture for `arch`: from scratch, or a body for `vision_learner`'s head.
+fn model_config(arch: &str, pretrained: bool, data: &VisionData) -> Result<VisionModelConfig> {
+    let n_classes = data.items.classes.len();
+    let arch_cfg = ResNetConfig::by_name(arch, data.pre.channels, n_classes)
+        .ok_or_else(|| Error::invalid("--arch", format!("'{arch}' is not resnet18, resnet34, resnet50 or resnet18-small")))?;
+    Ok(if pretrained { VisionModelConfig::transfer(arch_cfg, n_classes) } else { VisionModelConfig::scratch(arch_cfg) })
+}
+
 /// Parses the command line, runs it, and turns an error into a message and a failure code.
 pub fn main() -> ExitCode {
     kindling_core::cli::exit(run(Cli::parse()))
@@ -164,9 +244,7 @@ pub fn run(cli: Cli) -> Result<()> {
             device.seed(common.seed);
             let data = data.load(common.seed, pretrained.is_some())?;
             let n_classes = data.items.classes.len();
-            let arch_cfg = ResNetConfig::by_name(&arch, data.pre.channels, n_classes)
-                .ok_or_else(|| Error::invalid("--arch", format!("'{arch}' is not resnet18, resnet34, resnet50 or resnet18-small")))?;
-            let config = if pretrained.is_some() { VisionModelConfig::transfer(arch_cfg, n_classes) } else { VisionModelConfig::scratch(arch_cfg) };
+            let config = model_config(&arch, pretrained.is_some(), &data)?;
             let (train, valid, test) = data.splits.sizes();
             println!("{train} training and {valid} validation images of {n_classes} classes, {}×{} pixels", data.pre.size, data.pre.size);
             let dls = data.dataloaders(common.bs, common.seed, &device)?;
@@ -182,6 +260,62 @@ pub fn run(cli: Cli) -> Result<()> {
             export_vision(&path, learn.model(), &config, &data.pre, &data.items.classes)?;
             println!("model written to {}", path.display());
             Ok(())
+        }
+        Command::Interpret { model, data, k, min_val, tta, bs, seed, device, out } => {
+            let out = out.unwrap_or_else(|| model.parent().map(PathBuf::from).unwrap_or_default());
+            std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+            let device = device.device()?;
+            let p = VisionPredictor::load(&model, &device)?;
+            let mut data = data.load(seed, p.pre.channels == 3 && data.mnist.is_some())?;
+            if data.items.classes != p.classes {
+                return Err(Error::Data(format!(
+                    "{} was trained on the classes [{}], these images have [{}]",
+                    model.display(),
+                    p.classes.join(", "),
+                    data.items.classes.join(", ")
+                )));
+            }
+            data.pre = p.pre.clone();
+            let dls = data.dataloaders(bs, seed, &device)?;
+            let learn = Learner::new(p.model().clone(), &dls, CrossEntropyLoss).quiet();
+            let preds = if tta > 0 { learn.tta(&dls.augmented_valid(), tta, 0.25)? } else { learn.get_valid_preds()? };
+            let interp = ClassificationInterpretation::from_predictions(&preds, p.classes.clone())?;
+            interp.plot_confusion_matrix(&out.join("confusion_matrix.png"))?;
+            crate::interpret::plot_top_losses(&interp, &data, &p.pre, k, &out.join("top_losses.png"))?;
+            let mut text = format!("{} validation images, accuracy {:.4}{}\n\n", interp.len(), interp.accuracy(), if tta > 0 { format!(" (TTA, {tta} passes)") } else { String::new() });
+            text += &interp.confusion_text();
+            text += "\nmost confused (actual → predicted: count):\n";
+            for (a, p, n) in interp.most_confused(min_val) {
+                text += &format!("  {a} → {p}: {n}\n");
+            }
+            text += &format!("\n{}", interp.report());
+            kindling_core::io::write_atomic(&out.join("interpretation.txt"), text.as_bytes())?;
+            print!("{text}");
+            println!("\nconfusion_matrix.png, top_losses.png and interpretation.txt written to {}", out.display());
+            Ok(())
+        }
+        Command::ShowBatch { data, pretrained, n, seed, out } => {
+            let device = burn::tensor::Device::flex();
+            let data = data.load(seed, pretrained)?;
+            let dls = data.dataloaders(n.max(1), seed, &device)?;
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            crate::interpret::show_batch(&dls, &data.pre.normalize, &data.items.classes, n, &out)?;
+            println!("{} written", out.display());
+            Ok(())
+        }
+        Command::LrFind { data, arch, pretrained, common } => {
+            let device = common.device.device()?;
+            device.seed(common.seed);
+            let data = data.load(common.seed, pretrained.is_some())?;
+            let config = model_config(&arch, pretrained.is_some(), &data)?;
+            let dls = data.dataloaders(common.bs, common.seed, &device)?;
+            let mut learn = vision_learner(&config, pretrained.as_deref(), &dls, &device)?.quiet();
+            if pretrained.is_some() {
+                learn.freeze();
+            }
+            run_lr_find(&mut learn, &common).map(|_| ())
         }
         Command::Predict { model, k, device, images } => {
             let p = VisionPredictor::load(&model, &device.device()?)?;

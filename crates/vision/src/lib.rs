@@ -9,6 +9,7 @@
 //! - [`models::resnet`]: ResNet 18/34/50 in torchvision's layout, from scratch or loaded from
 //!   torchvision checkpoints (`.pth` or safetensors), and the compact `resnet18-small` for
 //!   MNIST-sized images;
+//! - [`interpret`]: `show_batch`, the confusion matrix and top losses of a trained model;
 //! - [`head`]: fastai's `create_head` (concat pooling, BatchNorm, dropout, linear layers), the
 //!   head `vision_learner` puts on a pretrained body.
 
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod data;
 pub mod datasets;
 pub mod head;
+pub mod interpret;
 pub mod learner;
 pub mod models;
 pub mod predict;

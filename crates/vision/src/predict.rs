@@ -39,6 +39,11 @@ impl VisionPredictor {
         Ok(Self { pre: f.preprocessing, classes: f.classes, model, device: device.clone() })
     }
 
+    /// The network, in inference mode.
+    pub fn model(&self) -> &VisionModel {
+        &self.model
+    }
+
     /// Class probabilities of one image file.
     pub fn predict_file(&self, path: &Path) -> Result<Vec<f32>> {
         let img = load(&Source::File(path.to_path_buf()), DecodeOptions { channels: self.pre.channels, ..DecodeOptions::default() })?;

@@ -434,6 +434,16 @@ impl<I: Send + 'static, B: Send + 'static> DataLoaders<I, B> {
         self
     }
 
+    /// The validation items, in order and all kept, with the training transforms (random crops
+    /// and augmentation, drawn afresh each epoch): what test-time augmentation predicts on.
+    pub fn augmented_valid(&self) -> DataLoader<I, B> {
+        let mut l = self.valid.clone();
+        l.split = SplitKind::Train;
+        l.item_tfms = self.train.item_tfms.clone();
+        l.batch_tfms = self.train.batch_tfms.clone();
+        l
+    }
+
     /// A loader over the held-out test items of `splits`, with the validation loader's
     /// deterministic transforms. Calling this is the explicit act of a final evaluation.
     pub fn test_loader(&self, splits: &Splits) -> Result<DataLoader<I, B>> {

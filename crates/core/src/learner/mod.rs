@@ -377,11 +377,44 @@ impl<M: TaskModel<B>, B: Batch> Learner<M, B> {
 
     /// Predictions, targets and per-item losses over `loader`, in its order.
     pub fn get_preds(&self, loader: &dyn Loader<B>) -> Result<Predictions> {
+        self.get_preds_at(loader, 0)
+    }
+
+    /// Test-time augmentation, as fastai's `tta(n, beta)`: the mean of the probabilities over
+    /// `n` passes through `augmented` (the validation items with the training transforms, one
+    /// random draw per pass), blended with the plain validation probabilities as
+    /// `(1 - beta) * augmented + beta * plain`. Losses are recomputed from the blend.
+    pub fn tta(&self, augmented: &dyn Loader<B>, n: usize, beta: f64) -> Result<Predictions> {
+        let mut plain = self.get_valid_preds()?;
+        if n == 0 {
+            return Ok(plain);
+        }
+        let mut sum = vec![0.0f64; plain.probs.values.len()];
+        for pass in 0..n {
+            let p = self.get_preds_at(augmented, pass)?;
+            if p.probs.values.len() != sum.len() {
+                return Err(Error::Data(format!("the augmented loader gave {} predictions for {} validation ones", p.probs.values.len(), sum.len())));
+            }
+            for (s, v) in sum.iter_mut().zip(&p.probs.values) {
+                *s += *v as f64;
+            }
+        }
+        for (v, s) in plain.probs.values.iter_mut().zip(&sum) {
+            *v = ((1.0 - beta) * s / n as f64 + beta * *v as f64) as f32;
+        }
+        if let Some(HostTarget::Classes(t)) = &plain.targets {
+            let c = plain.probs.n_out;
+            plain.losses = t.iter().enumerate().map(|(i, &k)| -plain.probs.values[i * c + k as usize].max(1e-12).ln()).collect();
+        }
+        Ok(plain)
+    }
+
+    fn get_preds_at(&self, loader: &dyn Loader<B>, epoch: usize) -> Result<Predictions> {
         let model = self.model.valid();
         let (mut raw, mut probs, mut losses) = (Vec::new(), Vec::new(), Vec::new());
         let mut targets: Option<HostTarget> = None;
         let mut n_out = 0;
-        for batch in loader.batches(0) {
+        for batch in loader.batches(epoch) {
             let batch = batch?;
             let preds = model.forward_batch(&batch);
             n_out = preds.dims()[1];

@@ -10,6 +10,12 @@ use plotters::prelude::*;
 
 use crate::error::{Error, Result};
 
+mod confusion;
+mod grid;
+
+pub use confusion::confusion_matrix;
+pub use grid::{GridCell, image_grid};
+
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 

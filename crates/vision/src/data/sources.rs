@@ -62,7 +62,29 @@ impl LabelledItems {
 
     /// The class index of item `i`.
     pub fn class_of(&self, i: usize) -> usize {
-        self.classes.binary_search(&self.items[i].label).expect("labels come from the items")
+        self.classes.iter().position(|c| *c == self.items[i].label).expect("labels come from the items")
+    }
+
+    /// The same items with the classes renamed, in their order (idx files number their classes;
+    /// `names` gives them words). The class indices do not change.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir();
+    /// # let img = |i: u8| kindling_vision::data::Labelled { source: kindling_vision::data::sources::Source::File(dir.join(format!("{i}.png"))), label: i.to_string() };
+    /// let items = kindling_vision::data::LabelledItems { items: vec![img(0), img(1)], classes: vec!["0".into(), "1".into()] };
+    /// let named = items.rename_classes(&["cat".into(), "dog".into()]).unwrap();
+    /// assert_eq!((named.class_of(1), named.items[1].label.as_str()), (1, "dog"));
+    /// ```
+    pub fn rename_classes(self, names: &[String]) -> Result<Self> {
+        if names.len() != self.classes.len() {
+            return Err(Error::invalid("class names", format!("{} names for {} classes ({})", names.len(), self.classes.len(), self.classes.join(", "))));
+        }
+        let names: Vec<String> = names.iter().map(|n| n.trim().to_string()).collect();
+        if names.iter().collect::<BTreeSet<_>>().len() != names.len() {
+            return Err(Error::invalid("class names", format!("the names repeat: {}", names.join(", "))));
+        }
+        let items = (0..self.items.len()).map(|i| Labelled { source: self.items[i].source.clone(), label: names[self.class_of(i)].clone() }).collect();
+        Ok(Self { items, classes: names })
     }
 
     /// Files under `dir` (recursively), labelled by their parent folder's name (fastai's
