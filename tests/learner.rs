@@ -189,3 +189,31 @@ fn a_training_set_smaller_than_nothing_is_an_error_not_a_panic() {
     assert!(learn.fit(1, -1.0).unwrap_err().to_string().contains("learning rate"));
     let _ = learn.model().clone().valid();
 }
+
+#[test]
+fn test_time_augmentation_blends_augmented_and_plain_predictions() {
+    use kindling_core::data::{Pipeline, TransformContext};
+    use rand::RngExt;
+    // A random transform that acts on training items only: shifts every pixel a little.
+    let noise = |(x, y): (Vec<f32>, usize), ctx: &mut TransformContext| {
+        let shift: f32 = if ctx.is_train() { ctx.rng.random_range(-0.3..0.3) } else { 0.0 };
+        Ok((x.into_iter().map(|v| v + shift).collect(), y))
+    };
+    let (dls, _) = loaders(mnist37_items(None).unwrap(), 64, 3);
+    let dls = dls.with_item_tfms(Pipeline::new().then(noise));
+    let device = Device::flex();
+    device.seed(3);
+    let mut learn = Learner::new(Mlp::new(784, 16, 2, &device), &dls, CrossEntropyLoss).quiet().with_seed(3);
+    learn.fit_one_cycle(1, 1e-2).unwrap();
+    let plain = learn.get_valid_preds().unwrap();
+    let aug = dls.augmented_valid();
+    assert_eq!(aug.n_items(), dls.valid.n_items());
+    // beta 1 keeps the plain predictions; no passes is no augmentation.
+    assert_eq!(learn.tta(&aug, 2, 1.0).unwrap().probs.values, plain.probs.values);
+    assert_eq!(learn.tta(&aug, 0, 0.25).unwrap().probs.values, plain.probs.values);
+    let tta = learn.tta(&aug, 3, 0.25).unwrap();
+    assert_ne!(tta.probs.values, plain.probs.values, "augmented passes change the predictions");
+    assert!(tta.probs.values.chunks(2).all(|r| (r[0] + r[1] - 1.0).abs() < 1e-5), "still probabilities");
+    assert_eq!(tta.losses.len(), plain.losses.len());
+    assert_eq!(learn.tta(&aug, 3, 0.25).unwrap().probs.values, tta.probs.values, "seeded: the same passes again");
+}

@@ -19,7 +19,7 @@ use crate::data::resize::ResizeMethod;
 use crate::data::sources::{LabelledItems, Source};
 use crate::data::Normalize;
 use crate::learner::{VisionModelConfig, vision_learner};
-use crate::models::ResNetConfig;
+use crate::models::{ARCH_NAMES, ArchConfig};
 use crate::predict::{VisionPredictor, export_vision};
 
 /// Image classification as fastai's `vision_learner` does it.
@@ -36,21 +36,26 @@ enum Command {
     Train {
         #[command(flatten)]
         data: DataArgs,
-        /// The network: resnet18, resnet34, resnet50, resnet18-small.
-        #[arg(long, default_value = "resnet18")]
-        arch: String,
-        /// A torchvision checkpoint (.pth or .safetensors) for the body: fine-tunes with
-        /// fastai's head instead of training from scratch.
-        #[arg(long)]
-        pretrained: Option<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
         #[command(flatten)]
         common: TrainArgs,
     },
-    /// The most likely classes of images.
+    /// The most likely classes of images, with a trained model (--model) or straight from
+    /// pretrained ImageNet weights (--arch and --pretrained).
     Predict {
         /// The model file written by `train`.
+        #[arg(long, required_unless_present = "pretrained", conflicts_with = "pretrained")]
+        model: Option<PathBuf>,
+        /// The architecture of --pretrained.
+        #[arg(long, requires = "pretrained", default_value = "efficientnet-lite0")]
+        arch: String,
+        /// Pretrained ImageNet weights (e.g. ../shared/models/efficientnet-lite0/efficientnet_lite0.safetensors).
         #[arg(long)]
-        model: PathBuf,
+        pretrained: Option<PathBuf>,
+        /// Class names, one per line (default: imagenet_classes.txt beside --pretrained).
+        #[arg(long, requires = "pretrained")]
+        classes: Option<PathBuf>,
         /// How many classes to show per image.
         #[arg(short, long, default_value_t = 3)]
         k: usize,
@@ -108,20 +113,29 @@ enum Command {
         #[arg(long, default_value = "runs/show_batch.png")]
         out: PathBuf,
     },
-    /// Sweep learning rates and suggest one (writes lr_find.png and lr_find.json).
+    /// Sweep learning rates and suggest one (writes lr_find.png and lr_find.json); with
+    /// --pretrained, the body is frozen as after fastai's `vision_learner`.
     LrFind {
         #[command(flatten)]
         data: DataArgs,
-        /// The network: resnet18, resnet34, resnet50, resnet18-small.
-        #[arg(long, default_value = "resnet18")]
-        arch: String,
-        /// A torchvision checkpoint for the body (the sweep then runs with the body frozen, as
-        /// fastai's `lr_find` after `vision_learner`).
-        #[arg(long)]
-        pretrained: Option<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
         #[command(flatten)]
         common: LrFindArgs,
     },
+}
+
+/// Which network, and its pretrained weights.
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// The network: resnet18, resnet34, resnet50, resnet18-small, efficientnet-lite0.
+    #[arg(long, default_value = "resnet18")]
+    arch: String,
+    /// Pretrained weights for the body (a torchvision checkpoint, .pth or .safetensors, for a
+    /// ResNet; efficientnet_lite0.safetensors for EfficientNet-Lite0): fine-tunes with fastai's
+    /// head instead of training from scratch.
+    #[arg(long)]
+    pretrained: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -145,7 +159,7 @@ struct DataArgs {
     /// Side of the square images are resized to (default: keep 28×28 idx images as they are, 224 otherwise).
     #[arg(long)]
     size: Option<usize>,
-    /// How images are resized: squish, crop, pad.
+    /// How images are resized: squish, crop, pad, resize-crop (shorter side to size/0.875, centre crop).
     #[arg(long, default_value = "crop")]
     method: String,
     /// Share of images to validate on (random split).
@@ -207,7 +221,8 @@ impl DataArgs {
             "squish" => ResizeMethod::Squish,
             "crop" => ResizeMethod::Crop,
             "pad" => ResizeMethod::Pad,
-            m => return Err(Error::invalid("--method", format!("'{m}' is not squish, crop or pad"))),
+            "resize-crop" => ResizeMethod::ResizeCrop,
+            m => return Err(Error::invalid("--method", format!("'{m}' is not squish, crop, pad or resize-crop"))),
         };
         let items = Arc::new(items);
         let normalize = if pretrained {
@@ -222,11 +237,16 @@ impl DataArgs {
     }
 }
 
-/// The architecture for `arch`: from scratch, or a body for `vision_learner`'s head.
-fn model_config(arch: &str, pretrained: bool, data: &VisionData) -> Result<VisionModelConfig> {
+/// The architecture for `arch`: from scratch, or a body for `vision_learner`'s head (then the
+/// data is normalised as the pretrained weights expect).
+fn model_config(arch: &str, pretrained: bool, data: &mut VisionData) -> Result<VisionModelConfig> {
     let n_classes = data.items.classes.len();
-    let arch_cfg = ResNetConfig::by_name(arch, data.pre.channels, n_classes)
-        .ok_or_else(|| Error::invalid("--arch", format!("'{arch}' is not resnet18, resnet34, resnet50 or resnet18-small")))?;
+    let arch_cfg = ArchConfig::by_name(arch, data.pre.channels, n_classes).ok_or_else(|| {
+        Error::invalid("--arch", format!("'{arch}' is not one of {} (for {} input channels)", ARCH_NAMES.join(", "), data.pre.channels))
+    })?;
+    if pretrained {
+        data.pre.normalize = arch_cfg.pretrained_normalize();
+    }
     Ok(if pretrained { VisionModelConfig::transfer(arch_cfg, n_classes) } else { VisionModelConfig::scratch(arch_cfg) })
 }
 
@@ -238,13 +258,13 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, arch, pretrained, common } => {
+        Command::Train { data, model: ModelArgs { arch, pretrained }, common } => {
             prepare_run_dir(&common.out, common.resume)?;
             let device = common.device.device()?;
             device.seed(common.seed);
-            let data = data.load(common.seed, pretrained.is_some())?;
+            let mut data = data.load(common.seed, pretrained.is_some())?;
             let n_classes = data.items.classes.len();
-            let config = model_config(&arch, pretrained.is_some(), &data)?;
+            let config = model_config(&arch, pretrained.is_some(), &mut data)?;
             let (train, valid, test) = data.splits.sizes();
             println!("{train} training and {valid} validation images of {n_classes} classes, {}×{} pixels", data.pre.size, data.pre.size);
             let dls = data.dataloaders(common.bs, common.seed, &device)?;
@@ -305,11 +325,11 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{} written", out.display());
             Ok(())
         }
-        Command::LrFind { data, arch, pretrained, common } => {
+        Command::LrFind { data, model: ModelArgs { arch, pretrained }, common } => {
             let device = common.device.device()?;
             device.seed(common.seed);
-            let data = data.load(common.seed, pretrained.is_some())?;
-            let config = model_config(&arch, pretrained.is_some(), &data)?;
+            let mut data = data.load(common.seed, pretrained.is_some())?;
+            let config = model_config(&arch, pretrained.is_some(), &mut data)?;
             let dls = data.dataloaders(common.bs, common.seed, &device)?;
             let mut learn = vision_learner(&config, pretrained.as_deref(), &dls, &device)?.quiet();
             if pretrained.is_some() {
@@ -317,8 +337,18 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             run_lr_find(&mut learn, &common).map(|_| ())
         }
-        Command::Predict { model, k, device, images } => {
-            let p = VisionPredictor::load(&model, &device.device()?)?;
+        Command::Predict { model, arch, pretrained, classes, k, device, images } => {
+            let device = device.device()?;
+            let p = match (model, pretrained) {
+                (Some(m), _) => VisionPredictor::load(&m, &device)?,
+                (None, Some(w)) => {
+                    let list = classes.unwrap_or_else(|| w.with_file_name("imagenet_classes.txt"));
+                    let text = std::fs::read_to_string(&list).map_err(|e| Error::io(&list, e))?;
+                    let names: Vec<String> = text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+                    VisionPredictor::from_pretrained(&arch, &w, names, &device)?
+                }
+                (None, None) => return Err(Error::invalid("predict", "give --model, or --arch and --pretrained")),
+            };
             for img in images {
                 let top: Vec<String> = p.top_k(&img, k)?.into_iter().map(|(c, pr)| format!("{c} {pr:.3}")).collect();
                 println!("{}: {}", img.display(), top.join(", "));

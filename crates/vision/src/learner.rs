@@ -14,28 +14,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::ImageBatch;
 use crate::head::{Head, HeadConfig};
-use crate::models::load::load_torchvision_body;
-use crate::models::{ResNet, ResNetConfig};
+use crate::models::{ArchConfig, Body};
 
 /// A model's architecture; stored in exported models.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VisionModelConfig {
-    /// The network (with its own `fc` when there is no head).
-    pub body: ResNetConfig,
+    /// The network (with its own classifier when there is no head).
+    pub body: ArchConfig,
     /// fastai's head on the body's features (transfer learning).
     pub head: Option<HeadConfig>,
 }
 
 impl VisionModelConfig {
     /// A from-scratch network: the architecture with its own final layer for `n_classes`.
-    pub fn scratch(arch: ResNetConfig) -> Self {
-        Self { body: arch, head: None }
+    pub fn scratch(arch: impl Into<ArchConfig>) -> Self {
+        Self { body: arch.into(), head: None }
     }
 
     /// `vision_learner`'s shape: the body without its final layer, and fastai's head.
-    pub fn transfer(arch: ResNetConfig, n_classes: usize) -> Self {
+    pub fn transfer(arch: impl Into<ArchConfig>, n_classes: usize) -> Self {
+        let arch = arch.into();
         let head = HeadConfig::new(arch.n_features(), n_classes);
-        Self { body: ResNetConfig { num_classes: None, ..arch }, head: Some(head) }
+        Self { body: arch.without_classifier(), head: Some(head) }
     }
 
     /// The model, freshly initialised.
@@ -44,11 +44,11 @@ impl VisionModelConfig {
     }
 }
 
-/// A ResNet body, and fastai's head when fine-tuning.
+/// A network, and fastai's head on it when fine-tuning.
 #[derive(Module, Debug)]
 pub struct VisionModel {
     /// The network (parameter group 0 when there is a head).
-    pub body: ResNet,
+    pub body: Body,
     /// The head (parameter group 1).
     pub head: Option<Head>,
 }
@@ -80,7 +80,7 @@ pub fn vision_learner(
 ) -> Result<Learner<VisionModel, ImageBatch>> {
     let mut model = config.init(device);
     if let Some(path) = pretrained {
-        model.body = load_torchvision_body(model.body, path)?;
+        model.body = model.body.load_pretrained(path, true)?;
     }
     let groups = if config.head.is_some() { ParamGroups::by_prefix(&["body"]) } else { ParamGroups::single() };
     Ok(Learner::new(model, dls, CrossEntropyLoss)

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use kindling_core::export;
 use kindling_core::{Error, Result};
@@ -11,7 +10,9 @@ use kindling_core::{Error, Result};
 use crate::data::dataset::{Preprocessing, load};
 use crate::data::decode::DecodeOptions;
 use crate::data::sources::Source;
+use crate::data::resize::ResizeMethod;
 use crate::learner::{VisionModel, VisionModelConfig};
+use crate::models::{ARCH_NAMES, ArchConfig};
 
 /// The task name in the model header.
 pub const TASK: &str = "vision";
@@ -39,6 +40,20 @@ impl VisionPredictor {
         Ok(Self { pre: f.preprocessing, classes: f.classes, model, device: device.clone() })
     }
 
+    /// A classifier straight from pretrained ImageNet weights (`efficientnet-lite0`, or a
+    /// torchvision ResNet), with `classes` naming its outputs and the preprocessing the weights
+    /// were trained with: the shorter side scaled to 256, the centre 224 square, and
+    /// `(pixel - 127) / 128` for EfficientNet-Lite, ImageNet's statistics for ResNets.
+    pub fn from_pretrained(arch: &str, weights: &Path, classes: Vec<String>, device: &Device) -> Result<Self> {
+        let config = ArchConfig::by_name(arch, 3, classes.len())
+            .ok_or_else(|| Error::invalid("--arch", format!("'{arch}' is not one of {}", ARCH_NAMES.join(", "))))?;
+        let normalize = config.pretrained_normalize();
+        let body = config.init(device).load_pretrained(weights, false)?;
+        let model = VisionModel { body, head: None }.valid();
+        let pre = Preprocessing { size: 224, method: ResizeMethod::ResizeCrop, channels: 3, normalize };
+        Ok(Self { pre, classes, model, device: device.clone() })
+    }
+
     /// The network, in inference mode.
     pub fn model(&self) -> &VisionModel {
         &self.model
@@ -46,6 +61,15 @@ impl VisionPredictor {
 
     /// Class probabilities of one image file.
     pub fn predict_file(&self, path: &Path) -> Result<Vec<f32>> {
+        let logits = self.logits_file(path)?;
+        let max = logits.iter().fold(f32::MIN, |m, v| m.max(*v));
+        let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
+        let sum: f32 = exp.iter().sum();
+        Ok(exp.into_iter().map(|e| e / sum).collect())
+    }
+
+    /// The raw outputs (logits) for one image file.
+    pub fn logits_file(&self, path: &Path) -> Result<Vec<f32>> {
         let img = load(&Source::File(path.to_path_buf()), DecodeOptions { channels: self.pre.channels, ..DecodeOptions::default() })?;
         let img = self.pre.prepare(&img);
         let (c, h, w) = (img.channels, img.height, img.width);
@@ -55,7 +79,7 @@ impl VisionPredictor {
             (v - n.mean[ch % n.mean.len()]) / n.std[ch % n.std.len()]
         }).collect();
         let x = Tensor::<4>::from_data(TensorData::new(data, [1, c, h, w]), &self.device);
-        softmax(self.model.forward(x), 1).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}")))
+        self.model.forward(x).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}")))
     }
 
     /// The `k` most likely classes of one image, with their probabilities.

@@ -17,31 +17,77 @@ pub enum ResizeMethod {
     Crop,
     /// Scale the longer side to `size`, then pad the shorter by reflection.
     Pad,
+    /// ImageNet evaluation (torchvision's and timm's): scale the shorter side to `size / 0.875`
+    /// (256 for 224) with 8-bit rounding as PIL keeps it, then crop the centre square.
+    #[serde(rename = "resize-crop")]
+    ResizeCrop,
 }
 
-/// Bilinear sampling of the window `(y0, x0, h, w)` of `img` (source pixels) onto `out_h × out_w`.
+/// Bilinear resampling of the window `(y0, x0, h, w)` of `img` (in source pixels) onto
+/// `out_h × out_w`, as PIL's `resize(..., BILINEAR, box)` does it: separable, and antialiased
+/// when shrinking (the triangle filter widens with the scale, so every source pixel counts).
 pub fn resample(img: &Image, window: (f32, f32, f32, f32), out_h: usize, out_w: usize) -> Image {
+    resample_with(img, window, out_h, out_w, false)
+}
+
+/// [`resample`], optionally rounding to 8-bit levels after each pass as PIL does on 8-bit images.
+fn resample_with(img: &Image, window: (f32, f32, f32, f32), out_h: usize, out_w: usize, round_u8: bool) -> Image {
+    let q = |v: f32| if round_u8 { (v * 255.0).round().clamp(0.0, 255.0) / 255.0 } else { v };
     let (y0, x0, h, w) = window;
-    let (sy, sx) = (h / out_h as f32, w / out_w as f32);
-    let (ih, iw) = (img.height, img.width);
-    let mut data = vec![0f32; img.channels * out_h * out_w];
-    for oy in 0..out_h {
-        let fy = (y0 + (oy as f32 + 0.5) * sy - 0.5).clamp(0.0, (ih - 1) as f32);
-        let (y_lo, ty) = (fy.floor() as usize, fy - fy.floor());
-        let y_hi = (y_lo + 1).min(ih - 1);
-        for ox in 0..out_w {
-            let fx = (x0 + (ox as f32 + 0.5) * sx - 0.5).clamp(0.0, (iw - 1) as f32);
-            let (x_lo, tx) = (fx.floor() as usize, fx - fx.floor());
-            let x_hi = (x_lo + 1).min(iw - 1);
-            for c in 0..img.channels {
-                let p = |y: usize, x: usize| img.data[c * ih * iw + y * iw + x];
-                let top = p(y_lo, x_lo) * (1.0 - tx) + p(y_lo, x_hi) * tx;
-                let bottom = p(y_hi, x_lo) * (1.0 - tx) + p(y_hi, x_hi) * tx;
-                data[c * out_h * out_w + oy * out_w + ox] = top * (1.0 - ty) + bottom * ty;
+    let (ih, iw, c) = (img.height, img.width, img.channels);
+    let xs = axis_taps(iw, x0, w, out_w);
+    let ys = axis_taps(ih, y0, h, out_h);
+    // Horizontal pass over the rows the vertical pass needs, then the vertical pass.
+    let mut rows = vec![0f32; c * ih * out_w];
+    let (r_lo, r_hi) = (ys.iter().map(|t| t.0).min().unwrap_or(0), ys.iter().map(|t| t.0 + t.1.len()).max().unwrap_or(0));
+    for ch in 0..c {
+        for y in r_lo..r_hi {
+            let src = &img.data[ch * ih * iw + y * iw..ch * ih * iw + (y + 1) * iw];
+            let dst = &mut rows[ch * ih * out_w + y * out_w..ch * ih * out_w + (y + 1) * out_w];
+            for (o, (first, wts)) in xs.iter().enumerate() {
+                dst[o] = q(wts.iter().zip(&src[*first..]).map(|(w, v)| w * v).sum());
             }
         }
     }
-    Image { channels: img.channels, height: out_h, width: out_w, data }
+    let mut data = vec![0f32; c * out_h * out_w];
+    for ch in 0..c {
+        for (oy, (first, wts)) in ys.iter().enumerate() {
+            let out = &mut data[ch * out_h * out_w + oy * out_w..ch * out_h * out_w + (oy + 1) * out_w];
+            for (k, wt) in wts.iter().enumerate() {
+                let row = &rows[ch * ih * out_w + (first + k) * out_w..ch * ih * out_w + (first + k + 1) * out_w];
+                for (o, v) in out.iter_mut().zip(row) {
+                    *o += wt * v;
+                }
+            }
+        }
+    }
+    if round_u8 {
+        data.iter_mut().for_each(|v| *v = q(*v));
+    }
+    Image { channels: c, height: out_h, width: out_w, data }
+}
+
+/// For each output position along one axis: the first source index and the normalised weights
+/// of the source pixels it averages (PIL's `precompute_coeffs` for the bilinear filter).
+fn axis_taps(in_size: usize, start: f32, len: f32, out_size: usize) -> Vec<(usize, Vec<f32>)> {
+    let scale = len / out_size as f32;
+    let support = scale.max(1.0);
+    (0..out_size)
+        .map(|o| {
+            let center = start + (o as f32 + 0.5) * scale;
+            let lo = ((center - support + 0.5).floor().max(0.0) as usize).min(in_size - 1);
+            let hi = ((center + support + 0.5).floor().max(0.0) as usize).clamp(lo + 1, in_size);
+            let mut wts: Vec<f32> = (lo..hi).map(|x| (1.0 - ((x as f32 - center + 0.5) / support).abs()).max(0.0)).collect();
+            let sum: f32 = wts.iter().sum();
+            if sum > 0.0 {
+                wts.iter_mut().for_each(|w| *w /= sum);
+            } else {
+                // The window lies outside the image: repeat the nearest edge pixel.
+                wts.iter_mut().enumerate().for_each(|(k, w)| *w = if k == 0 { 1.0 } else { 0.0 });
+            }
+            (lo, wts)
+        })
+        .collect()
 }
 
 /// fastai's `Resize(size, method)`.
@@ -53,6 +99,14 @@ pub fn resize(img: &Image, size: usize, method: ResizeMethod, ctx: &mut Transfor
             let side = h.min(w);
             let (fy, fx) = if ctx.is_train() { (ctx.rng.random::<f32>(), ctx.rng.random::<f32>()) } else { (0.5, 0.5) };
             resample(img, ((h - side) * fy, (w - side) * fx, side, side), size, size)
+        }
+        ResizeMethod::ResizeCrop => {
+            let short = (size as f32 / 0.875).round();
+            let scale = short / h.min(w);
+            let (nh, nw) = (((h * scale).round() as usize).max(size), ((w * scale).round() as usize).max(size));
+            let big = resample_with(img, (0.0, 0.0, h, w), nh, nw, true);
+            let (top, left) = ((nh - size) / 2, (nw - size) / 2);
+            resample(&big, (top as f32, left as f32, size as f32, size as f32), size, size)
         }
         ResizeMethod::Pad => {
             let scale = size as f32 / h.max(w);
@@ -146,6 +200,17 @@ mod tests {
         assert_eq!((p.height, p.width), (4, 4));
         assert_eq!(p.data[4..8], [0.0, 1.0, 2.0, 3.0], "the image sits in the middle rows");
         assert_eq!(p.data[0..4], [4.0, 5.0, 6.0, 7.0], "padding mirrors the next row");
+    }
+
+    #[test]
+    fn shrinking_averages_every_source_pixel() {
+        // A 1-pixel checkerboard shrunk 4× is flat grey (no aliasing), as PIL gives it.
+        let img = Image { channels: 1, height: 16, width: 16, data: (0..256).map(|i| ((i / 16 + i % 16) % 2) as f32).collect() };
+        let out = resample(&img, (0.0, 0.0, 16.0, 16.0), 4, 4);
+        assert!(out.data[5..7].iter().all(|v| (v - 0.5).abs() < 0.02), "{:?}", out.data);
+        let mut ctx = TransformContext::new(0, SplitKind::Valid, 0, 0);
+        let rc = resize(&ramp(300, 400), 224, ResizeMethod::ResizeCrop, &mut ctx);
+        assert_eq!((rc.height, rc.width), (224, 224));
     }
 
     #[test]

@@ -10,29 +10,38 @@ use kindling_core::{Error, Result};
 /// torchvision names a block's shortcut `downsample.0` (conv) and `downsample.1` (BatchNorm).
 const REMAPS: [(&str, &str); 2] = [(r"downsample\.0\.", "downsample.conv."), (r"downsample\.1\.", "downsample.bn.")];
 
+/// `efficientnet_pytorch` starts every module name with an underscore (`_blocks.3._bn1`).
+const EFFICIENTNET_REMAPS: [(&str, &str); 1] = [(r"(^|\.)_", "${1}")];
+
 /// Loads a torchvision-format checkpoint into `model`. Every tensor the model has must be in the
 /// file with the right shape; BatchNorm's `num_batches_tracked` counters are ignored.
 pub fn load_torchvision<M: Module>(model: M, path: &Path) -> Result<M> {
-    load(model, path, &[])
+    load(model, path, &REMAPS, &[])
 }
 
 /// Loads the body of a torchvision classifier: as [`load_torchvision`], with the checkpoint's
 /// final layer (`fc`) left out, since fastai's head replaces it.
 pub fn load_torchvision_body<M: Module>(model: M, path: &Path) -> Result<M> {
-    load(model, path, &["fc."])
+    load(model, path, &REMAPS, &["fc."])
 }
 
-fn load<M: Module>(mut model: M, path: &Path, ignored_prefixes: &[&str]) -> Result<M> {
+/// Loads an EfficientNet checkpoint in `efficientnet_pytorch`'s layout (`_conv_stem`,
+/// `_blocks.N._depthwise_conv`, …, `_fc`); with `body_only`, without its `_fc`.
+pub fn load_efficientnet<M: Module>(model: M, path: &Path, body_only: bool) -> Result<M> {
+    load(model, path, &EFFICIENTNET_REMAPS, if body_only { &["fc."] } else { &[] })
+}
+
+fn load<M: Module>(mut model: M, path: &Path, remaps: &[(&str, &str)], ignored_prefixes: &[&str]) -> Result<M> {
     let is_pth = path.extension().is_some_and(|e| e == "pth" || e == "pt");
     let result = if is_pth {
         let mut store = PytorchStore::from_file(path);
-        for (from, to) in REMAPS {
+        for &(from, to) in remaps {
             store = store.with_key_remapping(from, to);
         }
         model.load_from(&mut store).map_err(|e| Error::bad_file(path, format!("cannot read the checkpoint: {e}")))?
     } else {
         let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter).skip_enum_variants(true);
-        for (from, to) in REMAPS {
+        for &(from, to) in remaps {
             store = store.with_key_remapping(from, to);
         }
         model.load_from(&mut store).map_err(|e| Error::bad_file(path, format!("cannot read the checkpoint: {e}")))?

@@ -8,6 +8,8 @@ use std::time::Instant;
 use burn::tensor::Device;
 use kindling_core::data::split::{RandomSplitter, Splitter};
 
+mod vision;
+
 /// One line of the results table.
 struct Row {
     name: String,
@@ -148,7 +150,8 @@ fn backend_rows(label: &str, device: &Device) -> Vec<Row> {
     ]
 }
 
-/// Runs `what` (`tabular`, `collab`, `backends`, `all`) and prints the table.
+/// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; or `vision`, which takes about
+/// ten minutes here and half an hour with its peer) and prints the table.
 pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>) -> Result<(), String> {
     let data = data_dir(data);
     let mut rows = Vec::new();
@@ -162,8 +165,11 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>) -> Result<(),
     if all || what == "collab" {
         rows.push(collab(&data, peer)?);
     }
+    if what == "vision" {
+        rows.extend(vision::fashion_mnist(&data, peer)?);
+    }
     if rows.is_empty() {
-        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all"));
+        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision"));
     }
     println!("\n| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");
     println!("|---|---|---|---|---|---|---|---|");
