@@ -266,3 +266,23 @@ fn efficientnet_lite0_reproduces_the_reference_logits_on_every_photo() {
         assert!(worst < 0.1, "{name}: max |Δlogit| {worst}");
     }
 }
+
+#[test]
+fn predicts_photos_straight_from_imagenet_weights() {
+    let weights = shared().join("models/efficientnet-lite0/efficientnet_lite0.safetensors");
+    let o = cli().args(["predict", "--arch", "efficientnet-lite0", "--pretrained"]).arg(&weights).arg(photo("coffee.png")).arg(photo("camera.png")).output().unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{log}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(log.contains("coffee.png: espresso 0.95"), "{log}");
+    assert!(log.contains("camera.png: tripod 0.94"), "{log}");
+    // A class list that does not fit the weights is refused, naming the file.
+    let dir = tmp("classes");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("classes.txt"), "cat\ndog\n").unwrap();
+    let o = cli().args(["predict", "--pretrained"]).arg(&weights).arg("--classes").arg(dir.join("classes.txt")).arg(photo("coffee.png")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success() && err.contains("efficientnet_lite0.safetensors") && err.contains("fc"), "{err}");
+    // Neither a model nor weights: a usage error.
+    assert!(!cli().args(["predict"]).arg(photo("coffee.png")).output().unwrap().status.success());
+    std::fs::remove_dir_all(dir).unwrap();
+}
