@@ -286,3 +286,24 @@ fn predicts_photos_straight_from_imagenet_weights() {
     assert!(!cli().args(["predict"]).arg(photo("coffee.png")).output().unwrap().status.success());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn one_idx_pair_is_split_at_random() {
+    let dir = tmp("idxpair");
+    let run = |seed: &str, out: &str| {
+        let o = cli()
+            .args(["train", "--mnist"])
+            .arg(kindling_tests::repo_root().join("datasets/mnist-3-7"))
+            .args(["--arch", "resnet18-small", "--limit-train", "64", "--limit-valid", "32", "--bs", "32", "--no-aug", "--seed", seed, "--out"])
+            .arg(dir.join(out))
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{log}");
+        assert!(log.contains("64 training and 32 validation images of 2 classes, 28×28"), "{log}");
+        std::fs::read_to_string(dir.join(out).join("metrics.json")).unwrap()
+    };
+    let metrics = |s: String| serde_json::from_str::<serde_json::Value>(&s).unwrap()["final"]["valid_loss"].as_f64().unwrap();
+    assert_eq!(metrics(run("5", "a")), metrics(run("5", "b")), "the same seed draws the same split and training");
+    std::fs::remove_dir_all(dir).unwrap();
+}

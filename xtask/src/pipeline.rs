@@ -50,6 +50,13 @@ pub fn run(name: &str) -> Result<(), String> {
             args: [s(&["kindling-collab", "train", "--ratings"]), vec![d("movielens-small/ratings.csv")], s(&["--user", "userId", "--item", "title", "--rating", "rating", "--epochs", "5", "--out"]), vec![o("collab")]].concat(),
             run: |a| kindling_collab::cli::run(kindling_collab::cli::Cli::parse_from(a)),
         },
+        Step {
+            task: "vision",
+            data: "mnist-3-7 (2,102 digits)",
+            metric: "accuracy",
+            args: [s(&["kindling-vision", "train", "--mnist"]), vec![d("mnist-3-7")], s(&["--arch", "resnet18-small", "--epochs", "1", "--lr", "3e-3", "--out"]), vec![o("vision")]].concat(),
+            run: |a| kindling_vision::cli::run(kindling_vision::cli::Cli::parse_from(a)),
+        },
     ];
     let mut rows = Vec::new();
     for step in steps {

@@ -150,7 +150,8 @@ struct DataArgs {
     /// A CSV of `file,label` (paths relative to the CSV's folder).
     #[arg(long)]
     labels_csv: Option<PathBuf>,
-    /// A folder of MNIST/Fashion-MNIST idx files (train-* to train on, t10k-* to validate).
+    /// A folder of MNIST/Fashion-MNIST idx files: train-* to train on and t10k-* to validate,
+    /// or one images-idx3-ubyte.gz / labels-idx1-ubyte.gz pair split at random (--valid-pct).
     #[arg(long)]
     mnist: Option<PathBuf>,
     /// A data set fetched with `cargo xtask fetch` (pets, mnist_sample).
@@ -181,17 +182,31 @@ struct DataArgs {
 }
 
 impl DataArgs {
+    /// idx files: `train-*` to train on and `t10k-*` to validate (MNIST's layout), or one
+    /// `images-idx3-ubyte.gz` / `labels-idx1-ubyte.gz` pair split at random.
+    fn idx_items(&self, dir: &std::path::Path, seed: u64) -> Result<(LabelledItems, kindling_core::data::Splits)> {
+        let cap = |v: &[usize], n: Option<usize>| v[..n.unwrap_or(v.len()).min(v.len())].to_vec();
+        if !dir.join("train-images-idx3-ubyte.gz").exists() && dir.join("images-idx3-ubyte.gz").exists() {
+            let items = LabelledItems::from_mnist(&dir.join("images-idx3-ubyte.gz"), &dir.join("labels-idx1-ubyte.gz"))?;
+            let s = RandomSplitter::new(self.valid_pct, seed).split(&items.items.len())?;
+            let splits = kindling_core::data::Splits::new(items.items.len(), cap(&s.train, self.limit_train), cap(&s.valid, self.limit_valid), vec![], true)?;
+            return Ok((items, splits));
+        }
+        let tr = LabelledItems::from_mnist(&dir.join("train-images-idx3-ubyte.gz"), &dir.join("train-labels-idx1-ubyte.gz"))?;
+        let te = LabelledItems::from_mnist(&dir.join("t10k-images-idx3-ubyte.gz"), &dir.join("t10k-labels-idx1-ubyte.gz"))?;
+        let n_train = self.limit_train.unwrap_or(tr.items.len()).min(tr.items.len());
+        let n_valid = self.limit_valid.unwrap_or(te.items.len()).min(te.items.len());
+        let mut all = tr.items[..n_train].to_vec();
+        all.extend(te.items[..n_valid].iter().cloned());
+        let n = all.len();
+        let splits = IndexSplitter::new((n_train..n).collect()).split(&n)?;
+        Ok((LabelledItems { items: all, classes: tr.classes }, splits))
+    }
+
     fn load(&self, seed: u64, pretrained: bool) -> Result<VisionData> {
         let (items, splits, default_size, channels) = if let Some(dir) = &self.mnist {
-            let (tr, te) = (LabelledItems::from_mnist(&dir.join("train-images-idx3-ubyte.gz"), &dir.join("train-labels-idx1-ubyte.gz"))?, LabelledItems::from_mnist(&dir.join("t10k-images-idx3-ubyte.gz"), &dir.join("t10k-labels-idx1-ubyte.gz"))?);
-            let n_train = self.limit_train.unwrap_or(tr.items.len()).min(tr.items.len());
-            let n_valid = self.limit_valid.unwrap_or(te.items.len()).min(te.items.len());
-            let mut all = tr.items[..n_train].to_vec();
-            all.extend(te.items[..n_valid].iter().cloned());
-            let classes = tr.classes.clone();
-            let n = all.len();
-            let splits = IndexSplitter::new((n_train..n).collect()).split(&n)?;
-            (LabelledItems { items: all, classes }, splits, 28, if pretrained { 3 } else { 1 })
+            let (items, splits) = self.idx_items(dir, seed)?;
+            (items, splits, 28, if pretrained { 3 } else { 1 })
         } else {
             let items = match (&self.images, &self.label_regex, &self.labels_csv, &self.dataset) {
                 (_, _, _, Some(name)) => crate::datasets::locate(name)?,
