@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # kindling-collab
 //!
 //! Collaborative filtering as fastai does it (`CollabDataLoaders`, `collab_learner`), and the

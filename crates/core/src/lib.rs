@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # kindling-core
 //!
 //! The shared core of kindling, fast.ai's practical deep-learning toolkit rebuilt in Rust on

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # kindling-tabular
 //!
 //! fastai's `TabularPandas` and `tabular_learner`, in Rust on polars:

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # kindling-vision
 //!
 //! Image classification as fastai does it:
