@@ -301,7 +301,9 @@ pub fn run(cli: Cli) -> Result<()> {
             std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
             let device = device.device()?;
             let p = VisionPredictor::load(&model, &device)?;
-            let mut data = data.load(seed, p.pre.channels == 3 && data.mnist.is_some())?;
+            // Three channels load as for a pretrained body (no statistics to compute); the model's
+            // own preprocessing replaces the loaded one below.
+            let mut data = data.load(seed, p.pre.channels == 3)?;
             if data.items.classes != p.classes {
                 return Err(Error::Data(format!(
                     "{} was trained on the classes [{}], these images have [{}]",
