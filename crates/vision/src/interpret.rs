@@ -29,15 +29,7 @@ pub fn grid_cell(img: &Image, caption: Vec<String>) -> GridCell {
 fn denormalize(batch: &ImageBatch, k: usize, normalize: &Normalize) -> Result<Image> {
     let [_, c, h, w] = batch.images.dims();
     let values = batch.images.clone().slice([k..k + 1]).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}")))?;
-    let data = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let ch = i / (h * w);
-            v * normalize.std[ch % normalize.std.len()] + normalize.mean[ch % normalize.mean.len()]
-        })
-        .collect();
-    Ok(Image { channels: c, height: h, width: w, data })
+    Ok(Image { channels: c, height: h, width: w, data: normalize.undo(&values, h * w) })
 }
 
 /// fastai's `show_batch`: the first `n` images of the first training batch, augmented exactly

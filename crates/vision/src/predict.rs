@@ -3,10 +3,13 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
+use kindling_core::data::Batcher;
 use kindling_core::export;
 use kindling_core::{Error, Result};
 
+use crate::data::ImageBatcher;
 use crate::data::dataset::{Preprocessing, load};
 use crate::data::decode::DecodeOptions;
 use crate::data::sources::Source;
@@ -61,25 +64,20 @@ impl VisionPredictor {
 
     /// Class probabilities of one image file.
     pub fn predict_file(&self, path: &Path) -> Result<Vec<f32>> {
-        let logits = self.logits_file(path)?;
-        let max = logits.iter().fold(f32::MIN, |m, v| m.max(*v));
-        let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
-        let sum: f32 = exp.iter().sum();
-        Ok(exp.into_iter().map(|e| e / sum).collect())
+        host(softmax(self.forward_file(path)?, 1))
     }
 
     /// The raw outputs (logits) for one image file.
     pub fn logits_file(&self, path: &Path) -> Result<Vec<f32>> {
+        host(self.forward_file(path)?)
+    }
+
+    /// One image file decoded, prepared and batched as validation images are, through the model.
+    fn forward_file(&self, path: &Path) -> Result<Tensor<2>> {
         let img = load(&Source::File(path.to_path_buf()), DecodeOptions { channels: self.pre.channels, ..DecodeOptions::default() })?;
-        let img = self.pre.prepare(&img);
-        let (c, h, w) = (img.channels, img.height, img.width);
-        let n = &self.pre.normalize;
-        let data: Vec<f32> = img.data.iter().enumerate().map(|(i, v)| {
-            let ch = i / (h * w);
-            (v - n.mean[ch % n.mean.len()]) / n.std[ch % n.std.len()]
-        }).collect();
-        let x = Tensor::<4>::from_data(TensorData::new(data, [1, c, h, w]), &self.device);
-        self.model.forward(x).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}")))
+        let batcher = ImageBatcher { normalize: self.pre.normalize.clone() };
+        let batch = batcher.batch(vec![(self.pre.prepare(&img), 0)], &self.device)?;
+        Ok(self.model.forward(batch.images))
     }
 
     /// The `k` most likely classes of one image, with their probabilities.
@@ -89,4 +87,8 @@ impl VisionPredictor {
         order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         Ok(order.into_iter().take(k).map(|i| (self.classes.get(i).cloned().unwrap_or_else(|| i.to_string()), probs[i])).collect())
     }
+}
+
+fn host(t: Tensor<2>) -> Result<Vec<f32>> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}")))
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::learner::Predictions;
-use crate::metrics::HostTarget;
+use crate::metrics::{HostPreds, HostTarget};
 
 /// One item among the top losses.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,9 +62,10 @@ impl ClassificationInterpretation {
         if let Some(&t) = targets.iter().find(|&&t| t >= c) {
             return Err(Error::Data(format!("target class {t} is out of range for {c} classes")));
         }
-        let preds = probs.chunks(c).map(argmax).collect();
-        let losses = targets.iter().enumerate().map(|(i, &t)| -(probs[i * c + t].max(1e-12)).ln()).collect();
-        Ok(Self { classes, probs, targets, preds, losses })
+        let host = HostPreds { values: probs, n_out: c };
+        let preds = host.argmax().into_iter().map(|p| p as usize).collect();
+        let losses = host.nll(&targets.iter().map(|&t| t as i64).collect::<Vec<_>>());
+        Ok(Self { classes, probs: host.values, targets, preds, losses })
     }
 
     /// From a learner's [`Predictions`] (its `probs` and class targets), as fastai's
@@ -159,16 +160,6 @@ impl ClassificationInterpretation {
     pub fn plot_confusion_matrix(&self, path: &Path) -> Result<()> {
         crate::plot::confusion_matrix(path, &self.classes, &self.confusion_matrix())
     }
-}
-
-fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, v) in row.iter().enumerate() {
-        if *v > row[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 #[cfg(test)]

@@ -403,8 +403,7 @@ impl<M: TaskModel<B>, B: Batch> Learner<M, B> {
             *v = ((1.0 - beta) * s / n as f64 + beta * *v as f64) as f32;
         }
         if let Some(HostTarget::Classes(t)) = &plain.targets {
-            let c = plain.probs.n_out;
-            plain.losses = t.iter().enumerate().map(|(i, &k)| -plain.probs.values[i * c + k as usize].max(1e-12).ln()).collect();
+            plain.losses = plain.probs.nll(t);
         }
         Ok(plain)
     }

@@ -66,6 +66,18 @@ impl HostPreds {
             })
             .collect()
     }
+
+    /// For probabilities, each row's cross-entropy against its class: `-ln p(target)`, with
+    /// `p` floored at 1e-12 so that a zero probability gives a large, finite loss.
+    ///
+    /// ```
+    /// let p = kindling_core::metrics::HostPreds { values: vec![0.5, 0.5, 1.0, 0.0], n_out: 2 };
+    /// let l = p.nll(&[0, 1]);
+    /// assert!((l[0] - 0.5f32.ln().abs()).abs() < 1e-6 && l[1] > 27.0);
+    /// ```
+    pub fn nll(&self, targets: &[i64]) -> Vec<f32> {
+        targets.iter().enumerate().map(|(i, &t)| -self.row(i)[t as usize].max(1e-12).ln()).collect()
+    }
 }
 
 /// A value computed over a whole epoch of predictions.

@@ -38,6 +38,28 @@ impl Normalize {
         Self { mean: vec![0.485, 0.456, 0.406], std: vec![0.229, 0.224, 0.225] }
     }
 
+    /// `(v - mean) / std` of every pixel of `img`, channel by channel (`[c][y][x]`).
+    pub fn apply<'a>(&'a self, img: &'a Image) -> impl Iterator<Item = f32> + 'a {
+        let hw = (img.height * img.width).max(1);
+        img.data.iter().enumerate().map(move |(i, v)| {
+            let ch = i / hw;
+            (v - self.mean[ch % self.mean.len()]) / self.std[ch % self.std.len()]
+        })
+    }
+
+    /// The inverse of [`Normalize::apply`]: pixels back in `[0, 1]` from normalised values
+    /// laid out as `channels × hw`.
+    pub fn undo(&self, values: &[f32], hw: usize) -> Vec<f32> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let ch = i / hw.max(1);
+                v * self.std[ch % self.std.len()] + self.mean[ch % self.mean.len()]
+            })
+            .collect()
+    }
+
     /// The statistics of `images` (all pixels of each channel).
     pub fn from_images<'a>(images: impl Iterator<Item = &'a Image>, channels: usize) -> Self {
         let (mut sum, mut sq, mut n) = (vec![0f64; channels], vec![0f64; channels], 0f64);
@@ -77,10 +99,7 @@ impl Batcher<(Image, usize), ImageBatch> for ImageBatcher {
                     img.channels, img.height, img.width
                 )));
             }
-            for ch in 0..c {
-                let (m, s) = (self.normalize.mean[ch % self.normalize.mean.len()], self.normalize.std[ch % self.normalize.std.len()]);
-                data.extend(img.data[ch * h * w..(ch + 1) * h * w].iter().map(|v| (v - m) / s));
-            }
+            data.extend(self.normalize.apply(img));
             ys.push(*y as i64);
         }
         let n = items.len();
@@ -88,5 +107,20 @@ impl Batcher<(Image, usize), ImageBatch> for ImageBatcher {
             images: Tensor::from_data(TensorData::new(data, [n, c, h, w]), device),
             y: Target::Classes(Tensor::<1, Int>::from_data(TensorData::new(ys, [n]), device)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undo_inverts_apply_per_channel() {
+        let img = Image { channels: 3, height: 1, width: 2, data: vec![0.0, 1.0, 0.5, 0.25, 0.9, 0.1] };
+        let n = Normalize::imagenet();
+        let normed: Vec<f32> = n.apply(&img).collect();
+        assert!((normed[2] - (0.5 - 0.456) / 0.224).abs() < 1e-6, "channel 1 uses its own statistics");
+        let back = n.undo(&normed, 2);
+        assert!(back.iter().zip(&img.data).all(|(a, b)| (a - b).abs() < 1e-6), "{back:?}");
     }
 }
