@@ -1,12 +1,18 @@
 //! fastai's reusable layers and rules, shared by the task crates: embedding sizes, the
-//! Linear–BatchNorm–Dropout block, and the sigmoid squashing of a regression output into a range.
+//! Linear–BatchNorm–Dropout block, the sigmoid squashing of a regression output into a range,
+//! and a faster CPU convolution.
 
-mod batch_norm;
+#[macro_use]
+mod simd;
+pub mod batch_norm;
+pub mod conv2d;
+mod flex;
 mod emb;
 mod lin_bn_drop;
 mod sigmoid_range;
 
-pub use batch_norm::{BatchNorm, BatchNormConfig};
+pub use batch_norm::{BatchNorm, BatchNormConfig, batch_norm};
+pub use conv2d::conv2d;
 pub use emb::{emb_sz_rule, embedding, trunc_normal};
 pub use lin_bn_drop::{LinBnDrop, LinBnDropConfig};
 pub use sigmoid_range::{SigmoidRange, sigmoid_range};

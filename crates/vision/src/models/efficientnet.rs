@@ -5,6 +5,7 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use kindling_core::nn::{batch_norm, conv2d};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu6;
@@ -123,10 +124,10 @@ impl MbConv {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut h = x.clone();
         if let (Some(c), Some(b)) = (&self.expand_conv, &self.bn0) {
-            h = relu6(b.forward(c.forward(h)));
+            h = relu6(batch_norm(b, conv2d(c, h)));
         }
-        h = relu6(self.bn1.forward(self.depthwise_conv.forward(h)));
-        h = self.bn2.forward(self.project_conv.forward(h));
+        h = relu6(batch_norm(&self.bn1, conv2d(&self.depthwise_conv, h)));
+        h = batch_norm(&self.bn2, conv2d(&self.project_conv, h));
         if self.residual { h + x } else { h }
     }
 }
@@ -153,11 +154,11 @@ pub struct EfficientNet {
 impl EfficientNet {
     /// Features before pooling: `[batch, head, h/32, w/32]`.
     pub fn forward_features(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut x = relu6(self.bn0.forward(self.conv_stem.forward(x)));
+        let mut x = relu6(batch_norm(&self.bn0, conv2d(&self.conv_stem, x)));
         for b in &self.blocks {
             x = b.forward(x);
         }
-        relu6(self.bn1.forward(self.conv_head.forward(x)))
+        relu6(batch_norm(&self.bn1, conv2d(&self.conv_head, x)))
     }
 
     /// Logits (the classifier must be there).

@@ -3,6 +3,7 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use kindling_core::nn::{batch_norm, conv2d};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
@@ -130,7 +131,7 @@ pub struct Downsample {
 
 impl Downsample {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        batch_norm(&self.bn, conv2d(&self.conv, x))
     }
 }
 
@@ -171,14 +172,14 @@ impl Block {
         match self {
             Block::Basic(b) => {
                 let identity = b.downsample.as_ref().map_or_else(|| x.clone(), |d| d.forward(x.clone()));
-                let y = relu(b.bn1.forward(b.conv1.forward(x)));
-                relu(b.bn2.forward(b.conv2.forward(y)) + identity)
+                let y = relu(batch_norm(&b.bn1, conv2d(&b.conv1, x)));
+                relu(batch_norm(&b.bn2, conv2d(&b.conv2, y)) + identity)
             }
             Block::Bottleneck(b) => {
                 let identity = b.downsample.as_ref().map_or_else(|| x.clone(), |d| d.forward(x.clone()));
-                let y = relu(b.bn1.forward(b.conv1.forward(x)));
-                let y = relu(b.bn2.forward(b.conv2.forward(y)));
-                relu(b.bn3.forward(b.conv3.forward(y)) + identity)
+                let y = relu(batch_norm(&b.bn1, conv2d(&b.conv1, x)));
+                let y = relu(batch_norm(&b.bn2, conv2d(&b.conv2, y)));
+                relu(batch_norm(&b.bn3, conv2d(&b.conv3, y)) + identity)
             }
         }
     }
@@ -202,7 +203,7 @@ pub struct ResNet {
 impl ResNet {
     /// The body's feature maps `[batch, 512 or 2048, h, w]` (everything before pooling).
     pub fn forward_features(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut x = self.relu.forward(self.bn1.forward(self.conv1.forward(x)));
+        let mut x = self.relu.forward(batch_norm(&self.bn1, conv2d(&self.conv1, x)));
         if let Some(p) = &self.maxpool {
             x = p.forward(x);
         }

@@ -1,0 +1,71 @@
+//! The CPU convolution as a burn backend extension: a forward op on the flex backend, and its
+//! autodiff wrapper with a hand-written backward pass.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, backend_extension};
+
+use super::kernel::{self, Conv2dGeometry};
+use crate::nn::flex::{flex_tensor, with_values};
+
+/// A convolution without bias (groups 1, symmetric padding) computed by [`kernel`].
+#[backend_extension(Flex, Autodiff)]
+pub trait CpuConv2d: Backend {
+    /// `x` `[N, C, H, W]` convolved with `weight` `[O, C, kh, kw]` as `geometry` describes.
+    fn kindling_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, geometry: Conv2dGeometry) -> FloatTensor<Self>;
+}
+
+fn out_shape(g: &Conv2dGeometry) -> [usize; 4] {
+    let [oh, ow] = g.out_size().expect("convolution geometry checked by the caller");
+    [g.batch, g.out_channels, oh, ow]
+}
+
+impl CpuConv2d for Flex {
+    fn kindling_conv2d(x: FlexTensor, weight: FlexTensor, geometry: Conv2dGeometry) -> FlexTensor {
+        let out = with_values(&x, |x| with_values(&weight, |w| kernel::forward(&geometry, x, w)));
+        flex_tensor(out, out_shape(&geometry))
+    }
+}
+
+/// The backward step: the input gradient and the weight gradient, each only when needed (a frozen
+/// body needs no weight gradient, the first layer no input gradient).
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl Backward<Flex, 2> for Conv2dBackward {
+    type State = (FlexTensor, FlexTensor, Conv2dGeometry);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, weight, g) = ops.state;
+        with_values(&grad, |dy| {
+            if let Some(node) = node_x {
+                let dx = with_values(&weight, |w| kernel::backward_input(&g, w, dy));
+                grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch, g.in_channels, g.in_size[0], g.in_size[1]]));
+            }
+            if let Some(node) = node_w {
+                let dw = with_values(&x, |x| kernel::backward_weight(&g, x, dy));
+                grads.register::<Flex>(node.id, flex_tensor(dw, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]));
+            }
+        });
+    }
+}
+
+impl<C: CheckpointStrategy> CpuConv2d for Autodiff<Flex, C> {
+    fn kindling_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, geometry: Conv2dGeometry) -> FloatTensor<Self> {
+        match Conv2dBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, weight) = (x.primitive().clone(), weight.primitive().clone());
+                let out = Flex::kindling_conv2d(x.clone(), weight.clone(), geometry);
+                prep.finish((x, weight, geometry), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::kindling_conv2d(x.into_primitive(), weight.into_primitive(), geometry)),
+        }
+    }
+}

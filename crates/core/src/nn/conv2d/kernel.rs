@@ -1,0 +1,553 @@
+//! A 2-D convolution on the CPU for `f32` NCHW tensors: im2col and one matrix product per group
+//! of images, with the images split between the rayon threads.
+//!
+//! The three passes a training step needs share one layout:
+//! - forward: `out[O, P] = W[O, K] · col[K, P]`;
+//! - input gradient: `dcol[K, P] = Wᵀ · dout[O, P]`, then col2im (the adjoint of im2col);
+//! - weight gradient: `dW[O, K] = Σ dout[O, P] · colᵀ[P, K]`, summed per thread, then over the
+//!   threads in a fixed order, so that a run is reproducible for a given number of threads.
+//!
+//! 3×3 convolutions with stride 1 go to [`super::winograd`] instead.
+//!
+//! `K = C·kh·kw` and `P = out_h·out_w`. Where `P` is small (deep layers), several images are
+//! laid side by side in one `col` so that each product is wide enough to run at full speed.
+
+use rayon::prelude::*;
+
+/// The shape of one convolution: input, kernel, stride, padding and dilation (groups = 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dGeometry {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Input height and width.
+    pub in_size: [usize; 2],
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Stride along height and width.
+    pub stride: [usize; 2],
+    /// Zero padding on each side, along height and width.
+    pub padding: [usize; 2],
+    /// Dilation along height and width.
+    pub dilation: [usize; 2],
+}
+
+/// Products narrower than this many columns put several images side by side.
+const MIN_COLUMNS: usize = 256;
+
+impl Conv2dGeometry {
+    /// Output height and width, or `None` when the kernel does not fit in the padded input.
+    pub fn out_size(&self) -> Option<[usize; 2]> {
+        let dim = |i: usize| {
+            let span = self.dilation[i] * (self.kernel[i] - 1) + 1;
+            let padded = self.in_size[i] + 2 * self.padding[i];
+            (self.stride[i] > 0 && padded >= span).then(|| (padded - span) / self.stride[i] + 1)
+        };
+        Some([dim(0)?, dim(1)?])
+    }
+
+    fn out_hw(&self) -> [usize; 2] {
+        self.out_size().expect("convolution geometry checked by the caller")
+    }
+
+    /// Rows of `col`: input channels × kernel positions.
+    fn k(&self) -> usize {
+        self.in_channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output pixels per image.
+    fn p(&self) -> usize {
+        let [h, w] = self.out_hw();
+        h * w
+    }
+
+    fn in_len(&self) -> usize {
+        self.in_channels * self.in_size[0] * self.in_size[1]
+    }
+
+    fn out_len(&self) -> usize {
+        self.out_channels * self.p()
+    }
+
+    /// A 1×1 kernel with stride 1 and no padding: the input already is `col`.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+
+    /// Images per product.
+    fn group(&self) -> usize {
+        MIN_COLUMNS.div_ceil(self.p().max(1)).clamp(1, self.batch.max(1))
+    }
+
+    /// Multiply-adds ×2 of the forward pass.
+    pub fn flops(&self) -> f64 {
+        2.0 * (self.batch * self.out_len() * self.k()) as f64
+    }
+}
+
+/// The contiguous ranges of image groups each thread works on: `threads` ranges of nearly equal
+/// length, in order.
+pub(super) fn thread_ranges(n_groups: usize) -> Vec<std::ops::Range<usize>> {
+    let threads = rayon::current_num_threads().clamp(1, n_groups.max(1));
+    (0..threads).map(|t| t * n_groups / threads..(t + 1) * n_groups / threads).collect()
+}
+
+/// With fewer images than threads, the matrix products themselves run in parallel.
+fn inner_parallelism(geom: &Conv2dGeometry) -> gemm::Parallelism {
+    if geom.batch.div_ceil(geom.group()) < rayon::current_num_threads() && rayon::current_num_threads() > 1 {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
+/// A row-major matrix view: element `(r, c)` is at `ptr + r·rs + c·cs`.
+#[derive(Clone, Copy)]
+pub(super) struct View {
+    ptr: *const f32,
+    rs: isize,
+    cs: isize,
+}
+
+impl View {
+    pub(super) fn rows(s: &[f32], row_len: usize) -> Self {
+        Self { ptr: s.as_ptr(), rs: row_len as isize, cs: 1 }
+    }
+    fn transposed(self) -> Self {
+        Self { ptr: self.ptr, rs: self.cs, cs: self.rs }
+    }
+}
+
+/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]`, `dst` row-major with rows of `ld`.
+pub(super) fn matmul(dst: &mut [f32], ld: usize, accumulate: bool, m: usize, n: usize, k: usize, lhs: View, rhs: View, par: gemm::Parallelism) {
+    assert!(m == 0 || n == 0 || (m - 1) * ld + n <= dst.len(), "matmul destination too small");
+    // SAFETY: the views were built from slices holding m×k and k×n elements at the given
+    // strides (checked by the callers' shapes), and the assert above bounds `dst`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            ld as isize,
+            accumulate,
+            lhs.ptr,
+            lhs.cs,
+            lhs.rs,
+            rhs.ptr,
+            rhs.cs,
+            rhs.rs,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// For output column `x` the input column is `x·stride + shift`: the range of `x` that lands
+/// inside `0..len`.
+fn valid_range(out_len: usize, len: usize, stride: usize, shift: isize) -> std::ops::Range<usize> {
+    let lo = if shift < 0 { ((-shift) as usize).div_ceil(stride) } else { 0 };
+    let hi = if (len as isize) <= shift { 0 } else { ((len as isize - shift) as usize).div_ceil(stride) };
+    lo.min(out_len)..hi.min(out_len).max(lo.min(out_len))
+}
+
+/// Writes one image's patches into `col` (rows of `ld`, starting at column `off`).
+fn im2col(g: &Conv2dGeometry, x: &[f32], col: &mut [f32], ld: usize, off: usize) {
+    let [h, w] = g.in_size;
+    let [oh, ow] = g.out_hw();
+    let [sh, sw] = g.stride;
+    for c in 0..g.in_channels {
+        let xc = &x[c * h * w..(c + 1) * h * w];
+        for ki in 0..g.kernel[0] {
+            for kj in 0..g.kernel[1] {
+                let row = (c * g.kernel[0] + ki) * g.kernel[1] + kj;
+                let dst = &mut col[row * ld + off..row * ld + off + oh * ow];
+                let shift_x = (kj * g.dilation[1]) as isize - g.padding[1] as isize;
+                let xs = valid_range(ow, w, sw, shift_x);
+                for y in 0..oh {
+                    let d = &mut dst[y * ow..(y + 1) * ow];
+                    let iy = (y * sh + ki * g.dilation[0]) as isize - g.padding[0] as isize;
+                    if iy < 0 || iy >= h as isize {
+                        d.fill(0.0);
+                        continue;
+                    }
+                    let src = &xc[iy as usize * w..(iy as usize + 1) * w];
+                    d[..xs.start].fill(0.0);
+                    d[xs.end..].fill(0.0);
+                    if sw == 1 {
+                        let s0 = (xs.start as isize + shift_x) as usize;
+                        d[xs.clone()].copy_from_slice(&src[s0..s0 + xs.len()]);
+                    } else {
+                        for xo in xs.clone() {
+                            d[xo] = src[(xo as isize * sw as isize + shift_x) as usize];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds each patch entry back onto the input pixel it came from.
+fn col2im(g: &Conv2dGeometry, col: &[f32], ld: usize, off: usize, dx: &mut [f32]) {
+    let [h, w] = g.in_size;
+    let [oh, ow] = g.out_hw();
+    let [sh, sw] = g.stride;
+    for c in 0..g.in_channels {
+        let dxc = &mut dx[c * h * w..(c + 1) * h * w];
+        for ki in 0..g.kernel[0] {
+            for kj in 0..g.kernel[1] {
+                let row = (c * g.kernel[0] + ki) * g.kernel[1] + kj;
+                let src = &col[row * ld + off..row * ld + off + oh * ow];
+                let shift_x = (kj * g.dilation[1]) as isize - g.padding[1] as isize;
+                let xs = valid_range(ow, w, sw, shift_x);
+                for y in 0..oh {
+                    let iy = (y * sh + ki * g.dilation[0]) as isize - g.padding[0] as isize;
+                    if iy < 0 || iy >= h as isize {
+                        continue;
+                    }
+                    let d = &mut dxc[iy as usize * w..(iy as usize + 1) * w];
+                    let s = &src[y * ow..(y + 1) * ow];
+                    if sw == 1 {
+                        let d0 = (xs.start as isize + shift_x) as usize;
+                        for (a, b) in d[d0..d0 + xs.len()].iter_mut().zip(&s[xs.clone()]) {
+                            *a += b;
+                        }
+                    } else {
+                        for xo in xs.clone() {
+                            d[(xo as isize * sw as isize + shift_x) as usize] += s[xo];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies images `n0..n0+gn` of a `[N, O, P]` tensor side by side into `[O, gn·P]`.
+fn gather(src: &[f32], o: usize, p: usize, n0: usize, gn: usize, dst: &mut [f32]) {
+    for g in 0..gn {
+        for c in 0..o {
+            let s = &src[((n0 + g) * o + c) * p..((n0 + g) * o + c + 1) * p];
+            dst[c * gn * p + g * p..c * gn * p + (g + 1) * p].copy_from_slice(s);
+        }
+    }
+}
+
+/// The inverse of [`gather`].
+fn scatter(src: &[f32], o: usize, p: usize, gn: usize, dst: &mut [f32]) {
+    for g in 0..gn {
+        for c in 0..o {
+            dst[(g * o + c) * p..(g * o + c + 1) * p].copy_from_slice(&src[c * gn * p + g * p..c * gn * p + (g + 1) * p]);
+        }
+    }
+}
+
+/// Fills `col` (`[K, gn·P]`) with the patches of images `n0..n0+gn`.
+fn fill_col(geom: &Conv2dGeometry, x: &[f32], n0: usize, gn: usize, col: &mut [f32]) {
+    let (p, ld) = (geom.p(), gn * geom.p());
+    for g in 0..gn {
+        let xi = &x[(n0 + g) * geom.in_len()..(n0 + g + 1) * geom.in_len()];
+        im2col(geom, xi, col, ld, g * p);
+    }
+}
+
+/// Runs `f(first image, images, that part of out)` over the groups of images, each thread on a
+/// contiguous range of them.
+fn for_each_group(geom: &Conv2dGeometry, out: &mut [f32], per_image: usize, f: impl Fn(usize, usize, &mut [f32], &mut Vec<f32>, &mut Vec<f32>) + Sync) {
+    let group = geom.group();
+    let n_groups = geom.batch.div_ceil(group);
+    let ranges = thread_ranges(n_groups);
+    // Split `out` at the thread boundaries.
+    let mut parts = Vec::with_capacity(ranges.len());
+    let mut rest = out;
+    for r in &ranges {
+        let images = (r.end * group).min(geom.batch) - (r.start * group).min(geom.batch);
+        let (head, tail) = rest.split_at_mut(images * per_image);
+        parts.push((r.clone(), head));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(r, part)| {
+        let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
+        let base = r.start * group;
+        for gi in r {
+            let n0 = gi * group;
+            let gn = group.min(geom.batch - n0);
+            let chunk = &mut part[(n0 - base) * per_image..(n0 - base + gn) * per_image];
+            f(n0, gn, chunk, &mut buf_a, &mut buf_b);
+        }
+    });
+}
+
+pub(super) fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
+}
+
+/// The forward pass: `x` is `[N, C, H, W]`, `weight` `[O, C, kh, kw]`; returns `[N, O, oh, ow]`.
+pub fn forward(geom: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
+    assert_eq!(x.len(), geom.batch * geom.in_len(), "conv2d input length");
+    assert_eq!(weight.len(), geom.out_channels * geom.k(), "conv2d weight length");
+    if super::winograd::applies(geom) {
+        return super::winograd::forward(geom, x, weight);
+    }
+    let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
+    let par = inner_parallelism(geom);
+    let mut out = vec![0.0f32; geom.batch * geom.out_len()];
+    for_each_group(geom, &mut out, geom.out_len(), |n0, gn, out, col, tmp| {
+        let w = View::rows(weight, k);
+        if geom.is_pointwise() && gn == 1 {
+            let xi = &x[n0 * geom.in_len()..(n0 + 1) * geom.in_len()];
+            matmul(out, p, false, o, p, k, w, View::rows(xi, p), par);
+            return;
+        }
+        let ld = gn * p;
+        let col = sized(col, k * ld);
+        fill_col(geom, x, n0, gn, col);
+        if gn == 1 {
+            matmul(out, p, false, o, p, k, w, View::rows(col, ld), par);
+        } else {
+            let tmp = sized(tmp, o * ld);
+            matmul(tmp, ld, false, o, ld, k, w, View::rows(col, ld), par);
+            scatter(tmp, o, p, gn, out);
+        }
+    });
+    out
+}
+
+/// With stride 1 (and enough input channels to make a wide product), the input gradient is itself a convolution: of the output gradient, with the
+/// kernel flipped and its channel axes swapped, padded by `dilation·(k-1) - padding`. That
+/// runs as one long product (`K = O·kh·kw`) instead of a short one followed by col2im.
+fn transposed_conv(geom: &Conv2dGeometry, weight: &[f32]) -> Option<(Conv2dGeometry, Vec<f32>)> {
+    let reach = |i: usize| geom.dilation[i] * (geom.kernel[i] - 1);
+    if geom.stride != [1, 1] || geom.padding[0] > reach(0) || geom.padding[1] > reach(1) || geom.is_pointwise() || geom.in_channels < 16 {
+        return None;
+    }
+    let [kh, kw] = geom.kernel;
+    let (c, o) = (geom.in_channels, geom.out_channels);
+    let mut flipped = vec![0.0f32; weight.len()];
+    for oi in 0..o {
+        for ci in 0..c {
+            for i in 0..kh {
+                for j in 0..kw {
+                    flipped[((ci * o + oi) * kh + kh - 1 - i) * kw + kw - 1 - j] = weight[((oi * c + ci) * kh + i) * kw + j];
+                }
+            }
+        }
+    }
+    let g = Conv2dGeometry {
+        batch: geom.batch,
+        in_channels: o,
+        in_size: geom.out_hw(),
+        out_channels: c,
+        kernel: geom.kernel,
+        stride: [1, 1],
+        padding: [reach(0) - geom.padding[0], reach(1) - geom.padding[1]],
+        dilation: geom.dilation,
+    };
+    Some((g, flipped))
+}
+
+/// The gradient with respect to the input, `[N, C, H, W]`, from the output's gradient `dout`.
+pub fn backward_input(geom: &Conv2dGeometry, weight: &[f32], dout: &[f32]) -> Vec<f32> {
+    assert_eq!(dout.len(), geom.batch * geom.out_len(), "conv2d output-gradient length");
+    if let Some((transposed, flipped)) = transposed_conv(geom, weight) {
+        return forward(&transposed, dout, &flipped);
+    }
+    let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
+    let par = inner_parallelism(geom);
+    let mut dx = vec![0.0f32; geom.batch * geom.in_len()];
+    let in_len = geom.in_len();
+    for_each_group(geom, &mut dx, in_len, |n0, gn, dx, dcol, tmp| {
+        let wt = View::rows(weight, k).transposed();
+        let ld = gn * p;
+        let dy = if gn == 1 {
+            &dout[n0 * o * p..(n0 + 1) * o * p]
+        } else {
+            let tmp = sized(tmp, o * ld);
+            gather(dout, o, p, n0, gn, tmp);
+            &*tmp
+        };
+        if geom.is_pointwise() && gn == 1 {
+            matmul(dx, p, false, k, p, o, wt, View::rows(dy, p), par);
+            return;
+        }
+        let dcol = sized(dcol, k * ld);
+        matmul(dcol, ld, false, k, ld, o, wt, View::rows(dy, ld), par);
+        for g in 0..gn {
+            col2im(geom, dcol, ld, g * p, &mut dx[g * in_len..(g + 1) * in_len]);
+        }
+    });
+    dx
+}
+
+/// The gradient with respect to the weight, `[O, C, kh, kw]`.
+pub fn backward_weight(geom: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f32> {
+    assert_eq!(x.len(), geom.batch * geom.in_len(), "conv2d input length");
+    assert_eq!(dout.len(), geom.batch * geom.out_len(), "conv2d output-gradient length");
+    let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
+    let par = inner_parallelism(geom);
+    let group = geom.group();
+    let partial: Vec<Vec<f32>> = thread_ranges(geom.batch.div_ceil(group))
+        .into_par_iter()
+        .map(|r| {
+            let mut dw = vec![0.0f32; o * k];
+            let (mut col, mut tmp) = (Vec::new(), Vec::new());
+            for gi in r {
+                let n0 = gi * group;
+                let gn = group.min(geom.batch - n0);
+                let ld = gn * p;
+                let dy = if gn == 1 {
+                    &dout[n0 * o * p..(n0 + 1) * o * p]
+                } else {
+                    let tmp = sized(&mut tmp, o * ld);
+                    gather(dout, o, p, n0, gn, tmp);
+                    &*tmp
+                };
+                let colt = if geom.is_pointwise() && gn == 1 {
+                    View::rows(&x[n0 * geom.in_len()..(n0 + 1) * geom.in_len()], p).transposed()
+                } else {
+                    let col = sized(&mut col, k * ld);
+                    fill_col(geom, x, n0, gn, col);
+                    View::rows(col, ld).transposed()
+                };
+                matmul(&mut dw, k, true, o, k, ld, View::rows(dy, ld), colt, par);
+            }
+            dw
+        })
+        .collect();
+    let mut parts = partial.into_iter();
+    let mut dw = parts.next().unwrap_or_else(|| vec![0.0; o * k]);
+    for part in parts {
+        for (a, b) in dw.iter_mut().zip(part) {
+            *a += b;
+        }
+    }
+    dw
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// The definition, in f64.
+    pub(in super::super) fn naive(g: &Conv2dGeometry, x: &[f32], w: &[f32]) -> Vec<f32> {
+        let [oh, ow] = g.out_size().unwrap();
+        let [h, wd] = g.in_size;
+        let mut out = vec![0.0; g.batch * g.out_channels * oh * ow];
+        for n in 0..g.batch {
+            for o in 0..g.out_channels {
+                for y in 0..oh {
+                    for xo in 0..ow {
+                        let mut s = 0.0f64;
+                        for c in 0..g.in_channels {
+                            for ki in 0..g.kernel[0] {
+                                for kj in 0..g.kernel[1] {
+                                    let iy = (y * g.stride[0] + ki * g.dilation[0]) as isize - g.padding[0] as isize;
+                                    let ix = (xo * g.stride[1] + kj * g.dilation[1]) as isize - g.padding[1] as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
+                                        let xv = x[((n * g.in_channels + c) * h + iy as usize) * wd + ix as usize];
+                                        let wv = w[((o * g.in_channels + c) * g.kernel[0] + ki) * g.kernel[1] + kj];
+                                        s += (xv * wv) as f64;
+                                    }
+                                }
+                            }
+                        }
+                        out[((n * g.out_channels + o) * oh + y) * ow + xo] = s as f32;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(in super::super) fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+            })
+            .collect()
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (*x as f64) * (*y as f64)).sum()
+    }
+
+    /// The forward pass matches the definition, and both gradients are its adjoints:
+    /// `<conv(x, w), dy> = <x, dx(dy)> = <w, dw(dy)>`.
+    fn check(g: Conv2dGeometry) {
+        let [oh, ow] = g.out_size().unwrap();
+        let x = values(g.batch * g.in_len(), 1);
+        let w = values(g.out_channels * g.k(), 2);
+        let out = forward(&g, &x, &w);
+        let reference = naive(&g, &x, &w);
+        let err = out.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(err < 1e-5, "{g:?}: forward differs by {err}");
+        let dy = values(g.batch * g.out_channels * oh * ow, 3);
+        let dx = backward_input(&g, &w, &dy);
+        let dw = backward_weight(&g, &x, &dy);
+        let lhs = dot(&out, &dy);
+        let tol = 1e-5 * lhs.abs().max(1.0);
+        assert!((lhs - dot(&x, &dx)).abs() < tol, "{g:?}: input gradient is not the adjoint");
+        assert!((lhs - dot(&w, &dw)).abs() < tol, "{g:?}: weight gradient is not the adjoint");
+    }
+
+    fn square(batch: usize, c: usize, hw: usize, o: usize, k: usize, s: usize, p: usize) -> Conv2dGeometry {
+        Conv2dGeometry { batch, in_channels: c, in_size: [hw, hw], out_channels: o, kernel: [k, k], stride: [s, s], padding: [p, p], dilation: [1, 1] }
+    }
+
+    #[test]
+    fn three_by_three_same_padding() {
+        check(square(3, 2, 7, 4, 3, 1, 1));
+        // Enough input channels for the input gradient to run as a transposed convolution.
+        check(square(2, 17, 6, 5, 3, 1, 1));
+    }
+
+    #[test]
+    fn winograd_tiles() {
+        // Odd sizes leave half tiles at the edges; padding 0 and 2; 4×4 images grouped.
+        check(square(3, 9, 7, 4, 3, 1, 1));
+        check(square(2, 8, 9, 3, 3, 1, 0));
+        check(square(2, 8, 5, 3, 3, 1, 2));
+        check(square(70, 8, 6, 6, 3, 1, 1));
+        check(Conv2dGeometry { batch: 2, in_channels: 12, in_size: [5, 8], out_channels: 3, kernel: [3, 3], stride: [1, 1], padding: [1, 0], dilation: [1, 1] });
+    }
+
+    #[test]
+    fn strided_and_pointwise() {
+        check(square(5, 3, 9, 2, 3, 2, 1));
+        check(square(2, 3, 8, 5, 1, 1, 0));
+        check(square(2, 3, 8, 5, 1, 2, 0));
+    }
+
+    #[test]
+    fn small_images_are_grouped_side_by_side() {
+        // 4×4 outputs: many images per product, and a last group that is not full.
+        check(square(40, 3, 4, 5, 1, 1, 0));
+        check(square(33, 4, 5, 6, 3, 2, 1));
+    }
+
+    #[test]
+    fn rectangular_dilated_and_wide_padding() {
+        check(Conv2dGeometry { batch: 3, in_channels: 2, in_size: [6, 9], out_channels: 3, kernel: [2, 3], stride: [1, 2], padding: [0, 2], dilation: [2, 1] });
+        check(square(1, 3, 8, 5, 5, 1, 2));
+    }
+
+    #[test]
+    fn out_size_refuses_a_kernel_larger_than_the_padded_input() {
+        assert_eq!(square(1, 1, 2, 1, 5, 1, 1).out_size(), None);
+        assert_eq!(square(1, 1, 28, 1, 3, 2, 1).out_size(), Some([14, 14]));
+    }
+}
