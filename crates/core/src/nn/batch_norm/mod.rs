@@ -194,7 +194,7 @@ mod tests {
         let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 10.0, 3.0, 30.0], [2, 2]), &device);
         let _ = bn.forward(x.clone());
         let valid = bn.valid();
-        let y = valid.forward(x.inner()).into_data().to_vec::<f32>().unwrap();
+        let y = valid.forward(x.inner()).into_data().try_to_vec::<f32>().unwrap();
         // Running mean 0.2 and 2.0, running variance 0.9 + 0.1·2 = 1.1 and 0.9 + 0.1·200 = 20.9.
         let expected = [(1.0 - 0.2) / (1.1f32 + 1e-5).sqrt(), (10.0 - 2.0) / (20.9f32 + 1e-5).sqrt()];
         assert!((y[0] - expected[0]).abs() < 1e-5 && (y[1] - expected[1]).abs() < 1e-5, "{y:?}");

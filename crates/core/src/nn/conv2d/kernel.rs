@@ -7,7 +7,8 @@
 //! - weight gradient: `dW[O, K] = Σ dout[O, P] · colᵀ[P, K]`, summed per thread, then over the
 //!   threads in a fixed order, so that a run is reproducible for a given number of threads.
 //!
-//! 3×3 convolutions with stride 1 go to [`super::winograd`] instead.
+//! 3×3 convolutions with stride 1 go to [`super::winograd`] instead (forward, and so the
+//! input gradient, and the weight gradient).
 //!
 //! `K = C·kh·kw` and `P = out_h·out_w`. Where `P` is small (deep layers), several images are
 //! laid side by side in one `col` so that each product is wide enough to run at full speed.
@@ -116,7 +117,7 @@ impl View {
     pub(super) fn rows(s: &[f32], row_len: usize) -> Self {
         Self { ptr: s.as_ptr(), rs: row_len as isize, cs: 1 }
     }
-    fn transposed(self) -> Self {
+    pub(super) fn transposed(self) -> Self {
         Self { ptr: self.ptr, rs: self.cs, cs: self.rs }
     }
 }
@@ -395,6 +396,9 @@ pub fn backward_input(geom: &Conv2dGeometry, weight: &[f32], dout: &[f32]) -> Ve
 pub fn backward_weight(geom: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f32> {
     assert_eq!(x.len(), geom.batch * geom.in_len(), "conv2d input length");
     assert_eq!(dout.len(), geom.batch * geom.out_len(), "conv2d output-gradient length");
+    if super::winograd::applies_to_weight_gradient(geom) {
+        return super::winograd::backward_weight(geom, x, dout);
+    }
     let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
     let par = inner_parallelism(geom);
     let group = geom.group();
@@ -523,6 +527,12 @@ pub(super) mod tests {
         check(square(2, 8, 5, 3, 3, 1, 2));
         check(square(70, 8, 6, 6, 3, 1, 1));
         check(Conv2dGeometry { batch: 2, in_channels: 12, in_size: [5, 8], out_channels: 3, kernel: [3, 3], stride: [1, 1], padding: [1, 0], dilation: [1, 1] });
+        // Outputs of 8×8 and more: the weight gradient in the transformed domain too, with odd
+        // sizes, padding 0 and 2, and several groups of images.
+        check(square(3, 9, 9, 4, 3, 1, 1));
+        check(square(2, 8, 10, 3, 3, 1, 0));
+        check(square(2, 8, 8, 3, 3, 1, 2));
+        check(square(70, 8, 8, 6, 3, 1, 1));
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub(super) fn applies(g: &Conv2dGeometry) -> bool {
     g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.padding[0] <= 2 && g.padding[1] <= 2 && g.in_channels >= 8 && big_enough
 }
 
+/// Whether [`backward_weight`] applies: as [`applies`], on outputs of at least 8×8 (on 7×7 ones
+/// the weight gradient measured faster through im2col).
+pub(super) fn applies_to_weight_gradient(g: &Conv2dGeometry) -> bool {
+    applies(g) && g.out_size().is_some_and(|[h, w]| h >= 8 && w >= 8)
+}
+
 /// `U = G g Gᵀ` for every (output, input) channel pair, laid out `[16][O][C]`.
 fn transform_kernel(g: &Conv2dGeometry, weight: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
@@ -179,19 +185,33 @@ fn transform_output(g: &Conv2dGeometry, m: &[f32], ld: usize, off: usize, out: &
 }
 }
 
+/// How a batch is cut up: tiles per image, values per input and output image, images per
+/// product, each thread's range of groups, and whether the products themselves run in parallel
+/// (when there are fewer groups than threads).
+struct Plan {
+    t: usize,
+    in_len: usize,
+    out_len: usize,
+    group: usize,
+    ranges: Vec<std::ops::Range<usize>>,
+    par: gemm::Parallelism,
+}
+
+fn plan(g: &Conv2dGeometry) -> Plan {
+    let [th, tw] = tiles(g);
+    let [oh, ow] = g.out_size().expect("checked by applies");
+    let t = th * tw;
+    let group = MIN_TILES.div_ceil(t).clamp(1, g.batch.max(1));
+    let ranges = thread_ranges(g.batch.div_ceil(group));
+    let par = if ranges.len() < rayon::current_num_threads() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    Plan { t, in_len: g.in_channels * g.in_size[0] * g.in_size[1], out_len: g.out_channels * oh * ow, group, ranges, par }
+}
+
 /// The forward pass, as [`super::kernel::forward`] computes it.
 pub(super) fn forward(g: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
-    let [th, tw] = tiles(g);
-    let t = th * tw;
-    let in_len = c * g.in_size[0] * g.in_size[1];
-    let [oh, ow] = g.out_size().expect("checked by applies");
-    let out_len = o * oh * ow;
+    let Plan { t, in_len, out_len, group, ranges, par } = plan(g);
     let u = transform_kernel(g, weight);
-    let group = MIN_TILES.div_ceil(t).clamp(1, g.batch.max(1));
-    let n_groups = g.batch.div_ceil(group);
-    let ranges = thread_ranges(n_groups);
-    let par = if ranges.len() < rayon::current_num_threads() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     let mut out = vec![0.0f32; g.batch * out_len];
     let mut parts = Vec::with_capacity(ranges.len());
     let mut rest = out.as_mut_slice();
@@ -225,6 +245,126 @@ pub(super) fn forward(g: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32>
         }
     });
     out
+}
+
+avx512! {
+/// The adjoint of [`transform_output`]: `dM = A dY Aᵀ` for every output channel and tile of one
+/// image's output gradient `dy` (`[O, oh, ow]`), into `dm` laid out `[16][O][ld]` at column
+/// `off`. Pixels past the image's edge count as zero.
+fn transform_output_adjoint(g: &Conv2dGeometry, dy: &[f32], dm: &mut [f32], ld: usize, off: usize, scratch: &mut Vec<f32>) {
+    let [oh, ow] = g.out_size().expect("checked by applies");
+    let [th, tw] = tiles(g);
+    let o_len = g.out_channels;
+    // Even and odd columns of the tile row's two output rows, a, b (top) and c, d (bottom),
+    // then the rows of A dY as (p, q) pairs of columns.
+    let buf = sized(scratch, 12 * tw);
+    let (abcd, pq) = buf.split_at_mut(4 * tw);
+    for o in 0..o_len {
+        let plane = &dy[o * oh * ow..(o + 1) * oh * ow];
+        for ty in 0..th {
+            abcd.fill(0.0);
+            for i in 0..2 {
+                let y = 2 * ty + i;
+                if y >= oh {
+                    break;
+                }
+                let (even, odd) = abcd[2 * i * tw..(2 * i + 2) * tw].split_at_mut(tw);
+                let pairs = plane[y * ow..(y + 1) * ow].chunks_exact(2);
+                if let [last] = pairs.remainder() {
+                    even[ow / 2] = *last;
+                }
+                for ((e, od), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
+                    *e = pair[0];
+                    *od = pair[1];
+                }
+            }
+            let (a, rest) = abcd.split_at(tw);
+            let (b, rest) = rest.split_at(tw);
+            let (c, d) = rest.split_at(tw);
+            // A dY rows: (a, b), (a + c, b + d), (a - c, b - d), (-c, -d).
+            for t in 0..tw {
+                let v = [a[t], b[t], a[t] + c[t], b[t] + d[t], a[t] - c[t], b[t] - d[t], -c[t], -d[t]];
+                for (k, val) in v.into_iter().enumerate() {
+                    pq[k * tw + t] = val;
+                }
+            }
+            // Each row's columns the same way: p, p + q, p - q, -q.
+            for i in 0..4 {
+                let (p, q) = (&pq[2 * i * tw..(2 * i + 1) * tw], &pq[(2 * i + 1) * tw..(2 * i + 2) * tw]);
+                let row = |j: usize| ((i * 4 + j) * o_len + o) * ld + off + ty * tw;
+                dm[row(0)..row(0) + tw].copy_from_slice(p);
+                for ((e, p), q) in dm[row(1)..row(1) + tw].iter_mut().zip(p).zip(q) {
+                    *e = p + q;
+                }
+                for ((e, p), q) in dm[row(2)..row(2) + tw].iter_mut().zip(p).zip(q) {
+                    *e = p - q;
+                }
+                for (e, q) in dm[row(3)..row(3) + tw].iter_mut().zip(q) {
+                    *e = -q;
+                }
+            }
+        }
+    }
+}
+}
+
+/// The weight gradient in the transformed domain: `dU_ξ = Σ_tiles dM_ξ · V_ξᵀ`, with `V` the
+/// forward pass's input transform and `dM` the adjoint of its output transform, then
+/// `dW = Gᵀ dU G`. The products shrink by 2.25× against im2col's, as in the forward pass.
+pub(super) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f32> {
+    let (o, c) = (g.out_channels, g.in_channels);
+    let Plan { t, in_len, out_len, group, ranges, par } = plan(g);
+    let partial: Vec<Vec<f32>> = ranges
+        .into_par_iter()
+        .map(|r| {
+            let mut du = vec![0.0f32; 16 * o * c];
+            let (mut v, mut dm, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+            for gi in r {
+                let n0 = gi * group;
+                let gn = group.min(g.batch - n0);
+                let ld = gn * t;
+                let v = sized(&mut v, 16 * c * ld);
+                let dm = sized(&mut dm, 16 * o * ld);
+                for k in 0..gn {
+                    transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, ld, k * t, &mut scratch);
+                    transform_output_adjoint(g, &dout[(n0 + k) * out_len..(n0 + k + 1) * out_len], dm, ld, k * t, &mut scratch);
+                }
+                for xi in 0..16 {
+                    let dm_xi = View::rows(&dm[xi * o * ld..(xi + 1) * o * ld], ld);
+                    let v_xi_t = View::rows(&v[xi * c * ld..(xi + 1) * c * ld], ld).transposed();
+                    matmul(&mut du[xi * o * c..(xi + 1) * o * c], c, true, o, c, ld, dm_xi, v_xi_t, par);
+                }
+            }
+            du
+        })
+        .collect();
+    let mut parts = partial.into_iter();
+    let mut du = parts.next().unwrap_or_else(|| vec![0.0; 16 * o * c]);
+    for part in parts {
+        for (a, b) in du.iter_mut().zip(part) {
+            *a += b;
+        }
+    }
+    // dW = Gᵀ dU G, G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+    const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    let mut dw = vec![0.0f32; o * c * 9];
+    for oi in 0..o {
+        for ci in 0..c {
+            let at = |i: usize, j: usize| du[((i * 4 + j) * o + oi) * c + ci];
+            for r in 0..3 {
+                for s in 0..3 {
+                    let mut sum = 0.0f32;
+                    for (i, gi) in G.iter().enumerate() {
+                        for (j, gj) in G.iter().enumerate() {
+                            sum += gi[r] * at(i, j) * gj[s];
+                        }
+                    }
+                    dw[(oi * c + ci) * 9 + r * 3 + s] = sum;
+                }
+            }
+        }
+    }
+    dw
 }
 
 #[cfg(test)]
