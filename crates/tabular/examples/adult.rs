@@ -50,7 +50,8 @@ fn main() -> kindling_core::Result<()> {
         let device = Device::flex();
         device.seed(seed);
         let dls = data.dataloaders(64, seed, &device)?;
-        let config = TabularLearnerConfig { ps: vec![ps; 2], embed_p, ..TabularLearnerConfig::default() };
+        let defaults = TabularLearnerConfig::default();
+        let config = TabularLearnerConfig { ps: vec![ps; defaults.layers.len()], embed_p, ..defaults };
         let (learn, _config) = tabular_learner(&data, &dls, &config, &device);
         let mut learn = learn.with_seed(seed).with_optimizer(OptimizerConfig { wd, ..OptimizerConfig::adam() }, ParamGroups::single());
         if seeds.len() > 1 {

@@ -12,7 +12,7 @@ use burn::backend::{AutodiffBackend, Backend, ExtensionType, TensorMetadata, bac
 use burn::tensor::TensorData;
 
 use super::kernel::{self, BatchNormShape};
-use crate::nn::flex::{flex_tensor, with_values};
+use crate::nn::flex::{flex_tensor, values};
 
 /// The normalised output and the batch's statistics (mean and biased variance, per channel).
 #[derive(ExtensionType)]
@@ -48,7 +48,7 @@ impl CpuBatchNormTrain for Flex {
     fn kindling_batch_norm_train(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64) -> BatchNormTrainOutput<Self> {
         let dims = x.shape().to_vec();
         let s = BatchNormShape::of(&dims);
-        let (out, mean, var) = with_values(&x, |x| with_values(&gamma, |g| with_values(&beta, |b| kernel::train_forward(s, x, g, b, epsilon))));
+        let (out, mean, var) = kernel::train_forward(s, &values(&x), &values(&gamma), &values(&beta), epsilon);
         BatchNormTrainOutput { output: flex_tensor(out, dims), mean: vector(mean), variance: vector(var) }
     }
 }
@@ -57,9 +57,7 @@ impl CpuBatchNormInference for Flex {
     fn kindling_batch_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, mean: FlexTensor, variance: FlexTensor, epsilon: f64) -> FlexTensor {
         let dims = x.shape().to_vec();
         let s = BatchNormShape::of(&dims);
-        let out = with_values(&x, |x| {
-            with_values(&gamma, |g| with_values(&beta, |b| with_values(&mean, |m| with_values(&variance, |v| kernel::inference(s, x, g, b, m, v, epsilon)))))
-        });
+        let out = kernel::inference(s, &values(&x), &values(&gamma), &values(&beta), &values(&mean), &values(&variance), epsilon);
         flex_tensor(out, dims)
     }
 }
@@ -78,11 +76,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
         let (x, gamma, mean, var, epsilon) = ops.state;
         let dims = x.shape().to_vec();
         let s = BatchNormShape::of(&dims);
-        let (dx, dgamma, dbeta) = with_values(&x, |x| {
-            with_values(&grad, |dy| {
-                with_values(&gamma, |g| with_values(&mean, |m| with_values(&var, |v| kernel::train_backward(s, x, dy, g, m, v, epsilon, node_x.is_some()))))
-            })
-        });
+        let (dx, dgamma, dbeta) = kernel::train_backward(s, &values(&x), &values(&grad), &values(&gamma), &values(&mean), &values(&var), epsilon, node_x.is_some());
         if let (Some(node), Some(dx)) = (node_x, dx) {
             grads.register::<Flex>(node.id, flex_tensor(dx, dims));
         }

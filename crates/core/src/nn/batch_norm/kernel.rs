@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use crate::nn::flex::split_evenly;
+
 /// Below this many values one thread does all the work.
 const PARALLEL_FROM: usize = 1 << 16;
 
@@ -43,8 +45,7 @@ impl BatchNormShape {
     }
 
     fn ranges(&self) -> Vec<std::ops::Range<usize>> {
-        let t = self.threads();
-        (0..t).map(|i| i * self.n / t..(i + 1) * self.n / t).collect()
+        split_evenly(self.n, self.threads())
     }
 }
 

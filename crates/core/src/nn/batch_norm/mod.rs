@@ -107,18 +107,14 @@ fn forward<const D: usize>(input: Tensor<D>, training: bool, [gamma, beta]: [&Pa
     let device = input.device();
     if !training {
         let (mean, var) = (running_mean.value().to_device(&device), running_var.value().to_device(&device));
-        if runs_on_flex(&input) && !device.is_autodiff() {
-            // A tensor can still be held by the autodiff backend with autodiff switched off
-            // (the running statistics were last written during training): the inference kernel
-            // takes plain flex tensors only, so the per-channel vectors are copied over, and an
-            // input held by autodiff goes to burn's operation.
-            let x = input.into_dispatch();
-            if is_plain_flex(&x) {
-                let plain = |t: Tensor<1>| Tensor::<1>::from_data(t.into_data(), &device).into_dispatch();
-                let out = <Dispatch as CpuBatchNormInference>::kindling_batch_norm(x, plain(gamma.val()), plain(beta.val()), plain(mean), plain(var), epsilon);
-                return Tensor::from_dispatch(out);
-            }
-            return burn::tensor::module::batch_norm(Tensor::from_dispatch(x), gamma.val(), beta.val(), mean, var, epsilon);
+        // The inference kernel takes tensors held by flex itself. An input held by the autodiff
+        // backend, even with autodiff switched off, goes to burn's operation; the running
+        // statistics may be held that way (they were last written during training), so the
+        // per-channel vectors are copied over as plain ones.
+        if is_plain_flex(&input) {
+            let plain = |t: Tensor<1>| Tensor::<1>::from_data(t.into_data(), &device).into_dispatch();
+            let out = <Dispatch as CpuBatchNormInference>::kindling_batch_norm(input.into_dispatch(), plain(gamma.val()), plain(beta.val()), plain(mean), plain(var), epsilon);
+            return Tensor::from_dispatch(out);
         }
         return burn::tensor::module::batch_norm(input, gamma.val(), beta.val(), mean, var, epsilon);
     }

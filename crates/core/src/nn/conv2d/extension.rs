@@ -11,7 +11,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, backend_extension};
 
 use super::kernel::{self, Conv2dGeometry};
-use crate::nn::flex::{flex_tensor, with_values};
+use crate::nn::flex::{flex_tensor, values};
 
 /// A convolution without bias (groups 1, symmetric padding) computed by [`kernel`].
 #[backend_extension(Flex, Autodiff)]
@@ -27,7 +27,7 @@ fn out_shape(g: &Conv2dGeometry) -> [usize; 4] {
 
 impl CpuConv2d for Flex {
     fn kindling_conv2d(x: FlexTensor, weight: FlexTensor, geometry: Conv2dGeometry) -> FlexTensor {
-        let out = with_values(&x, |x| with_values(&weight, |w| kernel::forward(&geometry, x, w)));
+        let out = kernel::forward(&geometry, &values(&x), &values(&weight));
         flex_tensor(out, out_shape(&geometry))
     }
 }
@@ -44,16 +44,15 @@ impl Backward<Flex, 2> for Conv2dBackward {
         let [node_x, node_w] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, weight, g) = ops.state;
-        with_values(&grad, |dy| {
-            if let Some(node) = node_x {
-                let dx = with_values(&weight, |w| kernel::backward_input(&g, w, dy));
-                grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch, g.in_channels, g.in_size[0], g.in_size[1]]));
-            }
-            if let Some(node) = node_w {
-                let dw = with_values(&x, |x| kernel::backward_weight(&g, x, dy));
-                grads.register::<Flex>(node.id, flex_tensor(dw, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]));
-            }
-        });
+        let dy = values(&grad);
+        if let Some(node) = node_x {
+            let dx = kernel::backward_input(&g, &values(&weight), &dy);
+            grads.register::<Flex>(node.id, flex_tensor(dx, [g.batch, g.in_channels, g.in_size[0], g.in_size[1]]));
+        }
+        if let Some(node) = node_w {
+            let dw = kernel::backward_weight(&g, &values(&x), &dy);
+            grads.register::<Flex>(node.id, flex_tensor(dw, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]));
+        }
     }
 }
 

@@ -15,6 +15,8 @@
 
 use rayon::prelude::*;
 
+use crate::nn::flex::split_evenly;
+
 /// The shape of one convolution: input, kernel, stride, padding and dilation (groups = 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dGeometry {
@@ -89,19 +91,73 @@ impl Conv2dGeometry {
     }
 }
 
-/// The contiguous ranges of image groups each thread works on: `threads` ranges of nearly equal
-/// length, in order.
-pub(super) fn thread_ranges(n_groups: usize) -> Vec<std::ops::Range<usize>> {
-    let threads = rayon::current_num_threads().clamp(1, n_groups.max(1));
-    (0..threads).map(|t| t * n_groups / threads..(t + 1) * n_groups / threads).collect()
+/// How a batch is cut up: images per product (`group`), each thread's contiguous range of
+/// groups, and whether the products themselves run in parallel (with fewer groups than threads).
+pub(super) struct Batching {
+    batch: usize,
+    group: usize,
+    ranges: Vec<std::ops::Range<usize>>,
+    /// For the matrix products.
+    pub(super) par: gemm::Parallelism,
 }
 
-/// With fewer images than threads, the matrix products themselves run in parallel.
-fn inner_parallelism(geom: &Conv2dGeometry) -> gemm::Parallelism {
-    if geom.batch.div_ceil(geom.group()) < rayon::current_num_threads() && rayon::current_num_threads() > 1 {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
+impl Batching {
+    pub(super) fn new(batch: usize, group: usize) -> Self {
+        let n_groups = batch.div_ceil(group);
+        let threads = rayon::current_num_threads();
+        let ranges = split_evenly(n_groups, threads.clamp(1, n_groups.max(1)));
+        let par = if n_groups < threads && threads > 1 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+        Self { batch, group, ranges, par }
+    }
+
+    /// `(first image, images)` of each group in a thread's range.
+    fn groups(&self, r: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> + '_ {
+        r.map(|gi| (gi * self.group, self.group.min(self.batch - gi * self.group)))
+    }
+
+    /// Runs `f(first image, images, their part of out, scratch)` over the groups, each thread
+    /// on its range, with `out` (`per_image` values an image) split at the thread boundaries.
+    pub(super) fn for_each_group<S: Default>(&self, out: &mut [f32], per_image: usize, f: impl Fn(usize, usize, &mut [f32], &mut S) + Sync) {
+        let mut parts = Vec::with_capacity(self.ranges.len());
+        let mut rest = out;
+        for r in &self.ranges {
+            let images = (r.end * self.group).min(self.batch) - r.start * self.group;
+            let (head, tail) = rest.split_at_mut(images * per_image);
+            parts.push((r.clone(), head));
+            rest = tail;
+        }
+        parts.into_par_iter().for_each(|(r, part)| {
+            let mut scratch = S::default();
+            let base = r.start * self.group;
+            for (n0, gn) in self.groups(r) {
+                f(n0, gn, &mut part[(n0 - base) * per_image..(n0 - base + gn) * per_image], &mut scratch);
+            }
+        });
+    }
+
+    /// `Σ` over the groups of what `f(first image, images, acc, scratch)` adds into `acc` (`len`
+    /// values): one accumulator per thread, then summed in thread order.
+    pub(super) fn sum<S: Default>(&self, len: usize, f: impl Fn(usize, usize, &mut [f32], &mut S) + Sync) -> Vec<f32> {
+        let partial: Vec<Vec<f32>> = self
+            .ranges
+            .clone()
+            .into_par_iter()
+            .map(|r| {
+                let (mut acc, mut scratch) = (vec![0.0f32; len], S::default());
+                for (n0, gn) in self.groups(r) {
+                    f(n0, gn, &mut acc, &mut scratch);
+                }
+                acc
+            })
+            .collect();
+        let mut parts = partial.into_iter();
+        let mut total = parts.next().unwrap_or_else(|| vec![0.0; len]);
+        for part in parts {
+            for (a, b) in total.iter_mut().zip(part) {
+                *a += b;
+            }
+        }
+        total
     }
 }
 
@@ -261,33 +317,8 @@ fn fill_col(geom: &Conv2dGeometry, x: &[f32], n0: usize, gn: usize, col: &mut [f
     }
 }
 
-/// Runs `f(first image, images, that part of out)` over the groups of images, each thread on a
-/// contiguous range of them.
-fn for_each_group(geom: &Conv2dGeometry, out: &mut [f32], per_image: usize, f: impl Fn(usize, usize, &mut [f32], &mut Vec<f32>, &mut Vec<f32>) + Sync) {
-    let group = geom.group();
-    let n_groups = geom.batch.div_ceil(group);
-    let ranges = thread_ranges(n_groups);
-    // Split `out` at the thread boundaries.
-    let mut parts = Vec::with_capacity(ranges.len());
-    let mut rest = out;
-    for r in &ranges {
-        let images = (r.end * group).min(geom.batch) - (r.start * group).min(geom.batch);
-        let (head, tail) = rest.split_at_mut(images * per_image);
-        parts.push((r.clone(), head));
-        rest = tail;
-    }
-    parts.into_par_iter().for_each(|(r, part)| {
-        let (mut buf_a, mut buf_b) = (Vec::new(), Vec::new());
-        let base = r.start * group;
-        for gi in r {
-            let n0 = gi * group;
-            let gn = group.min(geom.batch - n0);
-            let chunk = &mut part[(n0 - base) * per_image..(n0 - base + gn) * per_image];
-            f(n0, gn, chunk, &mut buf_a, &mut buf_b);
-        }
-    });
-}
-
+/// `buf` grown to at least `len` values, as a slice of exactly `len` (scratch space reused
+/// from one group of images to the next).
 pub(super) fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     if buf.len() < len {
         buf.resize(len, 0.0);
@@ -303,9 +334,10 @@ pub fn forward(geom: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
         return super::winograd::forward(geom, x, weight);
     }
     let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
-    let par = inner_parallelism(geom);
+    let batching = Batching::new(geom.batch, geom.group());
+    let par = batching.par;
     let mut out = vec![0.0f32; geom.batch * geom.out_len()];
-    for_each_group(geom, &mut out, geom.out_len(), |n0, gn, out, col, tmp| {
+    batching.for_each_group(&mut out, geom.out_len(), |n0, gn, out, (col, tmp): &mut (Vec<f32>, Vec<f32>)| {
         let w = View::rows(weight, k);
         if geom.is_pointwise() && gn == 1 {
             let xi = &x[n0 * geom.in_len()..(n0 + 1) * geom.in_len()];
@@ -326,9 +358,10 @@ pub fn forward(geom: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     out
 }
 
-/// With stride 1 (and enough input channels to make a wide product), the input gradient is itself a convolution: of the output gradient, with the
-/// kernel flipped and its channel axes swapped, padded by `dilation·(k-1) - padding`. That
-/// runs as one long product (`K = O·kh·kw`) instead of a short one followed by col2im.
+/// With stride 1 (and enough input channels to make a wide product), the input gradient is
+/// itself a convolution: of the output gradient, with the kernel flipped and its channel axes
+/// swapped, padded by `dilation·(k-1) - padding`. That runs as one long product
+/// (`K = O·kh·kw`) instead of a short one followed by col2im.
 fn transposed_conv(geom: &Conv2dGeometry, weight: &[f32]) -> Option<(Conv2dGeometry, Vec<f32>)> {
     let reach = |i: usize| geom.dilation[i] * (geom.kernel[i] - 1);
     if geom.stride != [1, 1] || geom.padding[0] > reach(0) || geom.padding[1] > reach(1) || geom.is_pointwise() || geom.in_channels < 16 {
@@ -366,10 +399,11 @@ pub fn backward_input(geom: &Conv2dGeometry, weight: &[f32], dout: &[f32]) -> Ve
         return forward(&transposed, dout, &flipped);
     }
     let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
-    let par = inner_parallelism(geom);
+    let batching = Batching::new(geom.batch, geom.group());
+    let par = batching.par;
     let mut dx = vec![0.0f32; geom.batch * geom.in_len()];
     let in_len = geom.in_len();
-    for_each_group(geom, &mut dx, in_len, |n0, gn, dx, dcol, tmp| {
+    batching.for_each_group(&mut dx, in_len, |n0, gn, dx, (dcol, tmp): &mut (Vec<f32>, Vec<f32>)| {
         let wt = View::rows(weight, k).transposed();
         let ld = gn * p;
         let dy = if gn == 1 {
@@ -400,44 +434,26 @@ pub fn backward_weight(geom: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f3
         return super::winograd::backward_weight(geom, x, dout);
     }
     let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
-    let par = inner_parallelism(geom);
-    let group = geom.group();
-    let partial: Vec<Vec<f32>> = thread_ranges(geom.batch.div_ceil(group))
-        .into_par_iter()
-        .map(|r| {
-            let mut dw = vec![0.0f32; o * k];
-            let (mut col, mut tmp) = (Vec::new(), Vec::new());
-            for gi in r {
-                let n0 = gi * group;
-                let gn = group.min(geom.batch - n0);
-                let ld = gn * p;
-                let dy = if gn == 1 {
-                    &dout[n0 * o * p..(n0 + 1) * o * p]
-                } else {
-                    let tmp = sized(&mut tmp, o * ld);
-                    gather(dout, o, p, n0, gn, tmp);
-                    &*tmp
-                };
-                let colt = if geom.is_pointwise() && gn == 1 {
-                    View::rows(&x[n0 * geom.in_len()..(n0 + 1) * geom.in_len()], p).transposed()
-                } else {
-                    let col = sized(&mut col, k * ld);
-                    fill_col(geom, x, n0, gn, col);
-                    View::rows(col, ld).transposed()
-                };
-                matmul(&mut dw, k, true, o, k, ld, View::rows(dy, ld), colt, par);
-            }
-            dw
-        })
-        .collect();
-    let mut parts = partial.into_iter();
-    let mut dw = parts.next().unwrap_or_else(|| vec![0.0; o * k]);
-    for part in parts {
-        for (a, b) in dw.iter_mut().zip(part) {
-            *a += b;
-        }
-    }
-    dw
+    let batching = Batching::new(geom.batch, geom.group());
+    let par = batching.par;
+    batching.sum(o * k, |n0, gn, dw, (col, tmp): &mut (Vec<f32>, Vec<f32>)| {
+        let ld = gn * p;
+        let dy = if gn == 1 {
+            &dout[n0 * o * p..(n0 + 1) * o * p]
+        } else {
+            let tmp = sized(tmp, o * ld);
+            gather(dout, o, p, n0, gn, tmp);
+            &*tmp
+        };
+        let colt = if geom.is_pointwise() && gn == 1 {
+            View::rows(&x[n0 * geom.in_len()..(n0 + 1) * geom.in_len()], p).transposed()
+        } else {
+            let col = sized(col, k * ld);
+            fill_col(geom, x, n0, gn, col);
+            View::rows(col, ld).transposed()
+        };
+        matmul(dw, k, true, o, k, ld, View::rows(dy, ld), colt, par);
+    })
 }
 
 #[cfg(test)]

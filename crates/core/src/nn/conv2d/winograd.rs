@@ -9,9 +9,7 @@
 //! Algorithms for Convolutional Neural Networks*. (F(4×4, 3×3) needs 2.25 multiplications per
 //! output instead of 4, but its 6×6 tiles make the transforms cost more than that saves here.)
 
-use rayon::prelude::*;
-
-use super::kernel::{Conv2dGeometry, View, matmul, sized, thread_ranges};
+use super::kernel::{Batching, Conv2dGeometry, View, matmul, sized};
 
 /// Products narrower than this many tiles put several images side by side.
 const MIN_TILES: usize = 512;
@@ -185,63 +183,36 @@ fn transform_output(g: &Conv2dGeometry, m: &[f32], ld: usize, off: usize, out: &
 }
 }
 
-/// How a batch is cut up: tiles per image, values per input and output image, images per
-/// product, each thread's range of groups, and whether the products themselves run in parallel
-/// (when there are fewer groups than threads).
-struct Plan {
-    t: usize,
-    in_len: usize,
-    out_len: usize,
-    group: usize,
-    ranges: Vec<std::ops::Range<usize>>,
-    par: gemm::Parallelism,
-}
-
-fn plan(g: &Conv2dGeometry) -> Plan {
+/// Tiles per image, values per input and output image, and how the batch is cut up (images
+/// side by side until a product is `MIN_TILES` wide).
+fn plan(g: &Conv2dGeometry) -> (usize, usize, usize, Batching) {
     let [th, tw] = tiles(g);
     let [oh, ow] = g.out_size().expect("checked by applies");
     let t = th * tw;
-    let group = MIN_TILES.div_ceil(t).clamp(1, g.batch.max(1));
-    let ranges = thread_ranges(g.batch.div_ceil(group));
-    let par = if ranges.len() < rayon::current_num_threads() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
-    Plan { t, in_len: g.in_channels * g.in_size[0] * g.in_size[1], out_len: g.out_channels * oh * ow, group, ranges, par }
+    let batching = Batching::new(g.batch, MIN_TILES.div_ceil(t).clamp(1, g.batch.max(1)));
+    (t, g.in_channels * g.in_size[0] * g.in_size[1], g.out_channels * oh * ow, batching)
 }
 
 /// The forward pass, as [`super::kernel::forward`] computes it.
 pub(super) fn forward(g: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
-    let Plan { t, in_len, out_len, group, ranges, par } = plan(g);
+    let (t, in_len, out_len, batching) = plan(g);
     let u = transform_kernel(g, weight);
     let mut out = vec![0.0f32; g.batch * out_len];
-    let mut parts = Vec::with_capacity(ranges.len());
-    let mut rest = out.as_mut_slice();
-    for r in ranges {
-        let images = (r.end * group).min(g.batch) - r.start * group;
-        let (head, tail) = rest.split_at_mut(images * out_len);
-        parts.push((r, head));
-        rest = tail;
-    }
-    parts.into_par_iter().for_each(|(r, part)| {
-        let (mut v, mut m, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-        let base = r.start * group;
-        for gi in r {
-            let n0 = gi * group;
-            let gn = group.min(g.batch - n0);
-            let ld = gn * t;
-            let v = sized(&mut v, 16 * c * ld);
-            for k in 0..gn {
-                transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, ld, k * t, &mut scratch);
-            }
-            let m = sized(&mut m, 16 * o * ld);
-            for xi in 0..16 {
-                let u_xi = View::rows(&u[xi * o * c..(xi + 1) * o * c], c);
-                let v_xi = View::rows(&v[xi * c * ld..(xi + 1) * c * ld], ld);
-                matmul(&mut m[xi * o * ld..(xi + 1) * o * ld], ld, false, o, ld, c, u_xi, v_xi, par);
-            }
-            for k in 0..gn {
-                let img = n0 + k - base;
-                transform_output(g, m, ld, k * t, &mut part[img * out_len..(img + 1) * out_len], &mut scratch);
-            }
+    batching.for_each_group(&mut out, out_len, |n0, gn, outs, (v, m, scratch): &mut (Vec<f32>, Vec<f32>, Vec<f32>)| {
+        let ld = gn * t;
+        let v = sized(v, 16 * c * ld);
+        for k in 0..gn {
+            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, ld, k * t, scratch);
+        }
+        let m = sized(m, 16 * o * ld);
+        for xi in 0..16 {
+            let u_xi = View::rows(&u[xi * o * c..(xi + 1) * o * c], c);
+            let v_xi = View::rows(&v[xi * c * ld..(xi + 1) * c * ld], ld);
+            matmul(&mut m[xi * o * ld..(xi + 1) * o * ld], ld, false, o, ld, c, u_xi, v_xi, batching.par);
+        }
+        for k in 0..gn {
+            transform_output(g, m, ld, k * t, &mut outs[k * out_len..(k + 1) * out_len], scratch);
         }
     });
     out
@@ -313,38 +284,21 @@ fn transform_output_adjoint(g: &Conv2dGeometry, dy: &[f32], dm: &mut [f32], ld: 
 /// `dW = Gᵀ dU G`. The products shrink by 2.25× against im2col's, as in the forward pass.
 pub(super) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
-    let Plan { t, in_len, out_len, group, ranges, par } = plan(g);
-    let partial: Vec<Vec<f32>> = ranges
-        .into_par_iter()
-        .map(|r| {
-            let mut du = vec![0.0f32; 16 * o * c];
-            let (mut v, mut dm, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-            for gi in r {
-                let n0 = gi * group;
-                let gn = group.min(g.batch - n0);
-                let ld = gn * t;
-                let v = sized(&mut v, 16 * c * ld);
-                let dm = sized(&mut dm, 16 * o * ld);
-                for k in 0..gn {
-                    transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, ld, k * t, &mut scratch);
-                    transform_output_adjoint(g, &dout[(n0 + k) * out_len..(n0 + k + 1) * out_len], dm, ld, k * t, &mut scratch);
-                }
-                for xi in 0..16 {
-                    let dm_xi = View::rows(&dm[xi * o * ld..(xi + 1) * o * ld], ld);
-                    let v_xi_t = View::rows(&v[xi * c * ld..(xi + 1) * c * ld], ld).transposed();
-                    matmul(&mut du[xi * o * c..(xi + 1) * o * c], c, true, o, c, ld, dm_xi, v_xi_t, par);
-                }
-            }
-            du
-        })
-        .collect();
-    let mut parts = partial.into_iter();
-    let mut du = parts.next().unwrap_or_else(|| vec![0.0; 16 * o * c]);
-    for part in parts {
-        for (a, b) in du.iter_mut().zip(part) {
-            *a += b;
+    let (t, in_len, out_len, batching) = plan(g);
+    let du = batching.sum(16 * o * c, |n0, gn, du, (v, dm, scratch): &mut (Vec<f32>, Vec<f32>, Vec<f32>)| {
+        let ld = gn * t;
+        let v = sized(v, 16 * c * ld);
+        let dm = sized(dm, 16 * o * ld);
+        for k in 0..gn {
+            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, ld, k * t, scratch);
+            transform_output_adjoint(g, &dout[(n0 + k) * out_len..(n0 + k + 1) * out_len], dm, ld, k * t, scratch);
         }
-    }
+        for xi in 0..16 {
+            let dm_xi = View::rows(&dm[xi * o * ld..(xi + 1) * o * ld], ld);
+            let v_xi_t = View::rows(&v[xi * c * ld..(xi + 1) * c * ld], ld).transposed();
+            matmul(&mut du[xi * o * c..(xi + 1) * o * c], c, true, o, c, ld, dm_xi, v_xi_t, batching.par);
+        }
+    });
     // dW = Gᵀ dU G, G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
     const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
     let mut dw = vec![0.0f32; o * c * 9];
