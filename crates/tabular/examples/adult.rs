@@ -1,7 +1,7 @@
 //! Chapter 1's tabular model: salary from census data, with fastai's defaults.
 //!
 //! ```text
-//! cargo run --release -p kindling-tabular --example adult [-- FILE [SEEDS [EPOCHS [LR [WD [PS [EMBED_P]]]]]]]
+//! cargo run --release -p kindling-tabular --example adult [-- FILE [SEEDS [EPOCHS [LR [WD [PS [EMBED_P [LAYERS]]]]]]]]
 //! ```
 //!
 //! FILE is a CSV with a header (default: the committed `datasets/adult-sample/adult.csv`), or
@@ -10,7 +10,7 @@
 //! with several the mean accuracy is printed too, which tells a real improvement from the luck
 //! of one split. LR (default 1e-3), WD (Adam's decoupled weight decay, default 0.01), PS
 //! (dropout after each hidden layer, default 0) and EMBED_P (embedding dropout, default 0) are
-//! fastai's defaults.
+//! fastai's defaults. LAYERS is the hidden layer sizes, comma separated (default 200,100).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -32,6 +32,7 @@ fn main() -> kindling_core::Result<()> {
     let mut number = |default: f64| args.next().and_then(|s| s.parse::<f64>().ok()).unwrap_or(default);
     let epochs = number(3.0) as usize;
     let (lr, wd, ps, embed_p) = (number(1e-3), number(0.01), number(0.0), number(0.0));
+    let layers: Option<Vec<usize>> = args.next().map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect());
     let read = if file.file_name().is_some_and(|n| n == "adult.data") {
         ReadOptions { has_header: false, names: Some(NAMES.split(',').map(String::from).collect()), ..ReadOptions::default() }
     } else {
@@ -51,7 +52,8 @@ fn main() -> kindling_core::Result<()> {
         device.seed(seed);
         let dls = data.dataloaders(64, seed, &device)?;
         let defaults = TabularLearnerConfig::default();
-        let config = TabularLearnerConfig { ps: vec![ps; defaults.layers.len()], embed_p, ..defaults };
+        let layers = layers.clone().unwrap_or(defaults.layers);
+        let config = TabularLearnerConfig { ps: vec![ps; layers.len()], embed_p, layers, ..defaults };
         let (learn, _config) = tabular_learner(&data, &dls, &config, &device);
         let mut learn = learn.with_seed(seed).with_optimizer(OptimizerConfig { wd, ..OptimizerConfig::adam() }, ParamGroups::single());
         if seeds.len() > 1 {

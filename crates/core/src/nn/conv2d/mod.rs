@@ -1,7 +1,7 @@
 //! A faster 2-D convolution for the CPU, used in place of `burn::nn::conv::Conv2d::forward`.
 //!
 //! On the flex backend, with `f32` values, one group and symmetric padding (every ResNet
-//! convolution), [`conv2d`] runs kindling's own kernel: Winograd F(2×2, 3×3) for 3×3 kernels
+//! convolution), [`conv2d`] runs kindling's own kernel: Winograd F(4×4, 3×3) for 3×3 kernels
 //! with stride 1, im2col otherwise, into AVX-512 matrix products,
 //! images split between the threads, a stride-1 input gradient computed as a transposed
 //! convolution, and no gradient computed that the graph does not need. Anything else (GPU

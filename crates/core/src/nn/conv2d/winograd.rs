@@ -1,133 +1,267 @@
-//! Winograd's minimal filtering F(2×2, 3×3) for 3×3 convolutions with stride 1: each 2×2 block
-//! of outputs costs 16 multiplications per channel pair instead of 36, so the matrix products
-//! (the bulk of a ResNet's work) shrink by 2.25×, for the price of cheap transforms before and
-//! after.
+//! Winograd's minimal filtering F(4×4, 3×3) for 3×3 convolutions with stride 1: each 4×4 block
+//! of outputs costs 36 multiplications per channel pair instead of 144, so the matrix products
+//! (the bulk of a ResNet's work) shrink by 4×, for the price of transforms before and after.
 //!
-//! With `V = Bᵀ d B` (a 4×4 input tile), `U = G g Gᵀ` (the 3×3 kernel) and `Y = Aᵀ M A`, the
-//! 16 positions ξ of the transformed tile are 16 independent products over the channels,
-//! `M_ξ[O, tiles] = U_ξ[O, C] · V_ξ[C, tiles]`. This is Lavin and Gray (2016), *Fast
-//! Algorithms for Convolutional Neural Networks*. (F(4×4, 3×3) needs 2.25 multiplications per
-//! output instead of 4, but its 6×6 tiles make the transforms cost more than that saves here.)
+//! With `V = Bᵀ d B` (a 6×6 input tile), `U = G g Gᵀ` (the 3×3 kernel) and `Y = Aᵀ M A`, the
+//! 36 positions ξ of the transformed tile are 36 independent products over the channels,
+//! `M_ξ[tiles, O] = V_ξ[tiles, C] · U_ξᵀ[C, O]`. This is Lavin and Gray (2016), *Fast
+//! Algorithms for Convolutional Neural Networks*, with the interpolation points 0, ±1, ±2, ∞.
+//!
+//! The transforms run with the channels innermost: each image is first laid out channels-last
+//! (with its zero border), so that every tile's 36 values are 36 runs of consecutive channels
+//! and the arithmetic is on whole vectors of channels, however small the image. (On 4×4 or
+//! 7×7 images a row holds one or two tiles: vectorising along the row would leave most lanes
+//! empty.)
 
-use super::kernel::{Batching, Conv2dGeometry, View, matmul, sized};
+use rayon::prelude::*;
 
-/// Products narrower than this many tiles put several images side by side.
+use super::kernel::{Batching, Conv2dGeometry, Scratch, View, matmul, sized};
+
+/// The forward pass puts images side by side until a product is this many tiles tall, so the
+/// packing of each `U_ξ` is paid for by enough rows.
 const MIN_TILES: usize = 512;
 
-/// Outputs this small (ResNet's last stage on 28-pixel images) run faster through im2col: with
-/// two tiles a row, the transforms cost more than the multiplications they save.
-const MAX_SKIPPED_SIZE: usize = 4;
+/// The weight gradient's products, whose depth is the tiles, keep fewer of them: the
+/// transformed tiles of a group then stay in the caches between their transform and product.
+const MIN_TILES_WEIGHT_GRADIENT: usize = 128;
+
+/// Channels handled together by the transforms: one AVX-512 register of `f32`.
+const LANES: usize = 16;
+type Lanes = [f32; LANES];
 
 /// Whether [`forward`] applies: a 3×3 kernel, stride and dilation 1, padding that keeps the
-/// kernel inside the padded image, and enough input channels and pixels for the products to
+/// kernel inside the padded image, and enough input and output channels for the products to
 /// pay for the transforms.
 pub(super) fn applies(g: &Conv2dGeometry) -> bool {
-    let big_enough = g.out_size().is_some_and(|[h, w]| h > MAX_SKIPPED_SIZE && w > MAX_SKIPPED_SIZE);
-    g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.padding[0] <= 2 && g.padding[1] <= 2 && g.in_channels >= 8 && big_enough
+    g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.padding[0] <= 2 && g.padding[1] <= 2 && g.in_channels >= 8 && g.out_channels >= 8 && g.out_size().is_some()
 }
 
-/// Whether [`backward_weight`] applies: as [`applies`], on outputs of at least 8×8 (on 7×7 ones
-/// the weight gradient measured faster through im2col).
+/// Whether [`backward_weight`] applies: as [`applies`], with at least two tiles each way. With
+/// one tile an image (ResNet's last stage on 28-pixel images) each `dU_ξ` would gather only a
+/// few products per image into 36 full-size matrices: im2col measured 2.5× faster there.
 pub(super) fn applies_to_weight_gradient(g: &Conv2dGeometry) -> bool {
-    applies(g) && g.out_size().is_some_and(|[h, w]| h >= 8 && w >= 8)
-}
-
-/// `U = G g Gᵀ` for every (output, input) channel pair, laid out `[16][O][C]`.
-fn transform_kernel(g: &Conv2dGeometry, weight: &[f32]) -> Vec<f32> {
-    let (o, c) = (g.out_channels, g.in_channels);
-    let mut u = vec![0.0f32; 16 * o * c];
-    for oi in 0..o {
-        for ci in 0..c {
-            let k = &weight[(oi * c + ci) * 9..(oi * c + ci + 1) * 9];
-            // Rows: t = G · k (4×3).
-            let mut t = [[0.0f32; 3]; 4];
-            for j in 0..3 {
-                let (a, b, d) = (k[j], k[3 + j], k[6 + j]);
-                t[0][j] = a;
-                t[1][j] = 0.5 * (a + b + d);
-                t[2][j] = 0.5 * (a - b + d);
-                t[3][j] = d;
-            }
-            // Columns: t · Gᵀ (4×4).
-            for (i, row) in t.iter().enumerate() {
-                let (a, b, d) = (row[0], row[1], row[2]);
-                let vals = [a, 0.5 * (a + b + d), 0.5 * (a - b + d), d];
-                for (j, v) in vals.into_iter().enumerate() {
-                    u[((i * 4 + j) * o + oi) * c + ci] = v;
-                }
-            }
-        }
-    }
-    u
+    applies(g) && tiles(g).iter().all(|&t| t >= 2)
 }
 
 /// Tiles per image along height and width.
 fn tiles(g: &Conv2dGeometry) -> [usize; 2] {
     let [oh, ow] = g.out_size().expect("checked by applies");
-    [oh.div_ceil(2), ow.div_ceil(2)]
+    [oh.div_ceil(4), ow.div_ceil(4)]
+}
+
+/// `Bᵀ d` for six values `d` (a row or a column of a tile).
+#[inline(always)]
+fn input_1d(d: &[Lanes; 6]) -> [Lanes; 6] {
+    let mut v = [[0.0f32; LANES]; 6];
+    for l in 0..LANES {
+        let [d0, d1, d2, d3, d4, d5] = [d[0][l], d[1][l], d[2][l], d[3][l], d[4][l], d[5][l]];
+        let (a, b) = (d4 - 4.0 * d2, d3 - 4.0 * d1);
+        let (c, e) = (d4 - d2, 2.0 * (d3 - d1));
+        v[0][l] = 4.0 * d0 - 5.0 * d2 + d4;
+        v[1][l] = a + b;
+        v[2][l] = a - b;
+        v[3][l] = c + e;
+        v[4][l] = c - e;
+        v[5][l] = 4.0 * d1 - 5.0 * d3 + d5;
+    }
+    v
+}
+
+/// `Aᵀ m` for six values `m`: four outputs.
+#[inline(always)]
+fn output_1d(m: &[Lanes; 6]) -> [Lanes; 4] {
+    let mut y = [[0.0f32; LANES]; 4];
+    for l in 0..LANES {
+        let (s12, d12) = (m[1][l] + m[2][l], m[1][l] - m[2][l]);
+        let (s34, d34) = (m[3][l] + m[4][l], m[3][l] - m[4][l]);
+        y[0][l] = m[0][l] + s12 + s34;
+        y[1][l] = d12 + 2.0 * d34;
+        y[2][l] = s12 + 4.0 * s34;
+        y[3][l] = d12 + 8.0 * d34 + m[5][l];
+    }
+    y
+}
+
+/// `A g` for four values `g`, the adjoint of [`output_1d`].
+#[inline(always)]
+fn output_adjoint_1d(g: &[Lanes; 4]) -> [Lanes; 6] {
+    let mut m = [[0.0f32; LANES]; 6];
+    for l in 0..LANES {
+        let [g0, g1, g2, g3] = [g[0][l], g[1][l], g[2][l], g[3][l]];
+        let (even, odd) = (g0 + g2, g1 + g3);
+        let (even4, odd2) = (g0 + 4.0 * g2, 2.0 * g1 + 8.0 * g3);
+        m[0][l] = g0;
+        m[1][l] = even + odd;
+        m[2][l] = even - odd;
+        m[3][l] = even4 + odd2;
+        m[4][l] = even4 - odd2;
+        m[5][l] = g3;
+    }
+    m
+}
+
+/// `G k` for the three values of a kernel row or column.
+const G: [[f32; 3]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+
+/// Runs of `len` (at most [`LANES`]) consecutive values of `src` starting at each of `starts`,
+/// as lanes (the missing ones zero).
+#[inline(always)]
+fn load<const N: usize>(src: &[f32], starts: [usize; N], len: usize) -> [Lanes; N] {
+    let mut out = [[0.0f32; LANES]; N];
+    for (o, s) in out.iter_mut().zip(starts) {
+        if len == LANES {
+            o.copy_from_slice(&src[s..s + LANES]);
+        } else {
+            o[..len].copy_from_slice(&src[s..s + len]);
+        }
+    }
+    out
+}
+
+/// The first `len` lanes of `vals` into `dst` at `start`.
+#[inline(always)]
+fn store(dst: &mut [f32], start: usize, vals: &Lanes, len: usize) {
+    if len == LANES {
+        dst[start..start + LANES].copy_from_slice(vals);
+    } else {
+        dst[start..start + len].copy_from_slice(&vals[..len]);
+    }
+}
+
+/// Values per output channel of `U` and `dU`: its 36 rows of `c`, and one vector more, so
+/// that the rows of each `U_ξ` (this far apart) do not all fall into the same cache sets.
+fn u_row(c: usize) -> usize {
+    36 * c + LANES
+}
+
+/// Values from one transformed matrix (`[tiles][width]`) to the next in `V`, `M` and `dM`: one
+/// vector more than the matrix, so that the 36 values a transform writes for a tile do not all
+/// fall into the same cache sets.
+fn block(tiles: usize, width: usize) -> usize {
+    tiles * width + LANES
+}
+
+/// `U = G g Gᵀ` for every (output, input) channel pair, laid out `[O][36][C]`: `U_ξ` is the
+/// `O×C` matrix at offset `ξ·C` with rows `36·C` apart.
+fn transform_kernel(g: &Conv2dGeometry, weight: &[f32]) -> Vec<f32> {
+    let c = g.in_channels;
+    let mut u = vec![0.0f32; g.out_channels * u_row(c)];
+    u.par_chunks_mut(u_row(c)).zip(weight.par_chunks(9 * c)).for_each(|(u, w)| kernel_row(w, c, u));
+    u
 }
 
 avx512! {
-/// `V = Bᵀ d B` for every channel and tile of one image, into `v` laid out `[16][C][ld]` at
-/// column `off`.
-///
-/// Each channel is first split into its even and odd columns, with the zero border that every
-/// tile needs, so that all the arithmetic runs on unit-stride rows the compiler vectorises:
-/// `Bᵀ` combines rows, then `B` combines a tile's columns `2t…2t+3`, which are even `t`, odd
-/// `t`, even `t+1` and odd `t+1`.
-fn transform_input(g: &Conv2dGeometry, x: &[f32], v: &mut [f32], ld: usize, off: usize, scratch: &mut Vec<f32>) {
-    let [h, w] = g.in_size;
-    let [th, tw] = tiles(g);
-    let [ph, pw] = g.padding;
-    let (hp, half) = (2 * th + 2, tw + 1);
-    let plane = hp * half;
-    let (planes, t) = sized(scratch, 2 * plane + 8 * half).split_at_mut(2 * plane);
-    planes.fill(0.0);
-    let (even, odd) = planes.split_at_mut(plane);
-    let c_len = g.in_channels;
-    for c in 0..c_len {
-        let xc = &x[c * h * w..(c + 1) * h * w];
-        for y in 0..h {
-            let (e, o) = (&mut even[(y + ph) * half..(y + ph + 1) * half], &mut odd[(y + ph) * half..(y + ph + 1) * half]);
-            // Input column `xi` sits at padded column `xi + pw`: pairs of input columns go to
-            // (even, odd) for an even `pw`, (odd, even) one further on for an odd one.
-            let src = &xc[y * w..(y + 1) * w];
-            let (first, second, start) = if pw % 2 == 0 { (e, o, pw / 2) } else { (o, e, pw / 2) };
-            let second_start = if pw % 2 == 0 { start } else { start + 1 };
-            let pairs = src.chunks_exact(2);
-            if let [last] = pairs.remainder() {
-                first[start + w / 2] = *last;
-            }
-            for ((a, b), pair) in first[start..start + w / 2].iter_mut().zip(&mut second[second_start..second_start + w / 2]).zip(pairs) {
-                *a = pair[0];
-                *b = pair[1];
+/// `U = G g Gᵀ` for one output channel's kernels `weight` (`[C, 3, 3]`), into `out` (`[36][C]`).
+fn kernel_row(weight: &[f32], c: usize, out: &mut [f32]) {
+    for c0 in (0..c).step_by(LANES) {
+        let len = LANES.min(c - c0);
+        // k[r*3+s][lane]: the kernel of input channel c0 + lane.
+        let mut k = [[0.0f32; LANES]; 9];
+        for lane in 0..len {
+            for (kk, v) in k.iter_mut().zip(&weight[(c0 + lane) * 9..(c0 + lane + 1) * 9]) {
+                kk[lane] = *v;
             }
         }
-        for ty in 0..th {
-            let (t_even, t_odd) = t.split_at_mut(4 * half);
-            for (p, t) in [(&*even, t_even), (&*odd, t_odd)] {
-                let r = |i: usize| &p[(2 * ty + i) * half..(2 * ty + i + 1) * half];
-                let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
-                let (t0, rest) = t.split_at_mut(half);
-                let (t1, rest) = rest.split_at_mut(half);
-                let (t2, t3) = rest.split_at_mut(half);
-                for k in 0..half {
-                    t0[k] = r0[k] - r2[k];
-                    t1[k] = r1[k] + r2[k];
-                    t2[k] = r2[k] - r1[k];
-                    t3[k] = r1[k] - r3[k];
+        // t[i][s] = Σ_r G[i][r] k[r][s]
+        let mut t = [[[0.0f32; LANES]; 3]; 6];
+        for (ti, gi) in t.iter_mut().zip(&G) {
+            for (s, tis) in ti.iter_mut().enumerate() {
+                for l in 0..LANES {
+                    tis[l] = gi[0] * k[s][l] + gi[1] * k[3 + s][l] + gi[2] * k[6 + s][l];
                 }
             }
-            let (te, to) = t.split_at(4 * half);
-            for i in 0..4 {
-                let (e, o) = (&te[i * half..(i + 1) * half], &to[i * half..(i + 1) * half]);
-                let (e0, e1, o0, o1) = (&e[..tw], &e[1..], &o[..tw], &o[1..]);
-                let row = |j: usize| ((i * 4 + j) * c_len + c) * ld + off + ty * tw;
-                let combos: [(&[f32], &[f32], f32); 4] = [(e0, e1, -1.0), (o0, e1, 1.0), (e1, o0, -1.0), (o0, o1, -1.0)];
-                for (j, (a, b, sign)) in combos.into_iter().enumerate() {
-                    let dst = &mut v[row(j)..row(j) + tw];
-                    for ((d, a), b) in dst.iter_mut().zip(a).zip(b) {
-                        *d = a + sign * b;
+        }
+        for (i, ti) in t.iter().enumerate() {
+            for (j, gj) in G.iter().enumerate() {
+                let mut v = [0.0f32; LANES];
+                for l in 0..LANES {
+                    v[l] = gj[0] * ti[0][l] + gj[1] * ti[1][l] + gj[2] * ti[2][l];
+                }
+                store(out, (i * 6 + j) * c + c0, &v, len);
+            }
+        }
+    }
+}
+}
+
+/// Image `x` (`[C, H, W]`) channels-last into `p` (`[hp][wp][C]`), at row and column offsets
+/// `at`, with zeros around it.
+fn channels_last(x: &[f32], channels: usize, [h, w]: [usize; 2], p: &mut [f32], [hp, wp]: [usize; 2], at: [usize; 2]) {
+    // The zero border: whole rows above and below, the ends of the rows between.
+    let row_len = wp * channels;
+    for (py, row) in p[..hp * row_len].chunks_exact_mut(row_len).enumerate() {
+        if py < at[0] || py >= at[0] + h {
+            row.fill(0.0);
+        } else {
+            row[..at[1] * channels].fill(0.0);
+            row[(at[1] + w) * channels..].fill(0.0);
+        }
+    }
+    // A vector's worth of channels at a time, row by row: the reads are that many sequential
+    // streams through the planes, the writes stay within the few cache lines of one row.
+    for c0 in (0..channels).step_by(LANES) {
+        for y in 0..h {
+            let row = &mut p[((y + at[0]) * wp + at[1]) * channels..((y + at[0]) * wp + at[1] + w) * channels];
+            for c in c0..(c0 + LANES).min(channels) {
+                for (xi, v) in x[(c * h + y) * w..(c * h + y + 1) * w].iter().enumerate() {
+                    row[xi * channels + c] = *v;
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint layout change: `[C, h, w]` planes `out` from the channels-last `q`
+/// (`[h'][wq][C]`, `h' ≥ h`, `wq ≥ w`), cropped. Blocked as [`channels_last`].
+fn channels_first(q: &[f32], channels: usize, wq: usize, out: &mut [f32], [h, w]: [usize; 2]) {
+    for c0 in (0..channels).step_by(LANES) {
+        for y in 0..h {
+            let row = &q[y * wq * channels..(y * wq + w) * channels];
+            for c in c0..(c0 + LANES).min(channels) {
+                for (xi, d) in out[(c * h + y) * w..(c * h + y + 1) * w].iter_mut().enumerate() {
+                    *d = row[xi * channels + c];
+                }
+            }
+        }
+    }
+}
+
+avx512! {
+/// `V = Bᵀ d B` for every channel and tile of one image `x` (`[C, H, W]`), into `v` laid out
+/// as 36 `[tiles][C]` matrices `block` values apart, at row `off`.
+fn transform_input(g: &Conv2dGeometry, x: &[f32], v: &mut [f32], block: usize, off: usize, scratch: &mut Vec<f32>) {
+    let [th, tw] = tiles(g);
+    let c = g.in_channels;
+    let (hp, wp) = (4 * th + 2, 4 * tw + 2);
+    let p = sized(scratch, hp * wp * c);
+    channels_last(x, c, g.in_size, p, [hp, wp], g.padding);
+    for ty in 0..th {
+        for tx in 0..tw {
+            let tile = off + ty * tw + tx;
+            for c0 in (0..c).step_by(LANES) {
+                let len = LANES.min(c - c0);
+                let at = |i: usize, j: usize| ((4 * ty + i) * wp + 4 * tx + j) * c + c0;
+                // Bᵀ d: each column of the tile.
+                let mut t = [[[0.0f32; LANES]; 6]; 6];
+                for j in 0..6 {
+                    let d = load(p, [at(0, j), at(1, j), at(2, j), at(3, j), at(4, j), at(5, j)], len);
+                    let col = input_1d(&d);
+                    for i in 0..6 {
+                        t[i][j] = col[i];
+                    }
+                }
+                // (Bᵀ d) B: each row.
+                for (i, row) in t.iter().enumerate() {
+                    let out = input_1d(row);
+                    for (j, vals) in out.iter().enumerate() {
+                        store(v, (i * 6 + j) * block + tile * c + c0, vals, len);
                     }
                 }
             }
@@ -137,45 +271,71 @@ fn transform_input(g: &Conv2dGeometry, x: &[f32], v: &mut [f32], ld: usize, off:
 }
 
 avx512! {
-/// `Y = Aᵀ M A` for every output channel and tile of one image, from `m` laid out
-/// `[16][O][ld]` at column `off`, into that image's `[O, oh, ow]`: `Aᵀ` combines the contiguous
-/// runs of tiles, `A` then writes output pixels two at a time.
-fn transform_output(g: &Conv2dGeometry, m: &[f32], ld: usize, off: usize, out: &mut [f32], scratch: &mut Vec<f32>) {
+/// `Y = Aᵀ M A` for every output channel and tile of one image, from `m` laid out as 36
+/// `[tiles][O]` matrices `block` values apart, at row `off`, into that image's `[O, oh, ow]`.
+fn transform_output(g: &Conv2dGeometry, m: &[f32], block: usize, off: usize, out: &mut [f32], scratch: &mut Vec<f32>) {
     let [oh, ow] = g.out_size().expect("checked by applies");
     let [th, tw] = tiles(g);
-    let o_len = g.out_channels;
-    let s = sized(scratch, 8 * tw);
-    for o in 0..o_len {
-        let plane = &mut out[o * oh * ow..(o + 1) * oh * ow];
-        for ty in 0..th {
-            let row = |i: usize, j: usize| {
-                let start = ((i * 4 + j) * o_len + o) * ld + off + ty * tw;
-                &m[start..start + tw]
-            };
-            // Aᵀ M: s[j][i] for output row i of the tile, column j of M.
-            for j in 0..4 {
-                let (m0, m1, m2, m3) = (row(0, j), row(1, j), row(2, j), row(3, j));
-                let (s0, s1) = s[j * 2 * tw..(j + 1) * 2 * tw].split_at_mut(tw);
-                for tx in 0..tw {
-                    s0[tx] = m0[tx] + m1[tx] + m2[tx];
-                    s1[tx] = m1[tx] - m2[tx] - m3[tx];
+    let o = g.out_channels;
+    let (hq, wq) = (4 * th, 4 * tw);
+    // The image channels-last, whole tiles, then cropped into `out`.
+    let q = sized(scratch, hq * wq * o);
+    for ty in 0..th {
+        for tx in 0..tw {
+            let tile = off + ty * tw + tx;
+            for o0 in (0..o).step_by(LANES) {
+                let len = LANES.min(o - o0);
+                let at = |xi: usize| xi * block + tile * o + o0;
+                // Aᵀ M: each column.
+                let mut t = [[[0.0f32; LANES]; 6]; 4];
+                for j in 0..6 {
+                    let col = output_1d(&load(m, [at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j)], len));
+                    for i in 0..4 {
+                        t[i][j] = col[i];
+                    }
+                }
+                // (Aᵀ M) A: each row.
+                for (i, row) in t.iter().enumerate() {
+                    for (j, vals) in output_1d(row).iter().enumerate() {
+                        store(q, ((4 * ty + i) * wq + 4 * tx + j) * o + o0, vals, len);
+                    }
                 }
             }
-            for i in 0..2 {
-                let y = 2 * ty + i;
-                if y >= oh {
-                    continue;
+        }
+    }
+    channels_first(q, o, wq, out, [oh, ow]);
+}
+}
+
+avx512! {
+/// The adjoint of [`transform_output`]: `dM = A dY Aᵀ` for every output channel and tile of
+/// one image's output gradient `dy` (`[O, oh, ow]`), into `dm` laid out as
+/// [`transform_output`]'s `m`, at row `off`. Pixels past the image's edge count as zero.
+fn transform_output_adjoint(g: &Conv2dGeometry, dy: &[f32], dm: &mut [f32], block: usize, off: usize, scratch: &mut Vec<f32>) {
+    let [th, tw] = tiles(g);
+    let o = g.out_channels;
+    let (hq, wq) = (4 * th, 4 * tw);
+    let q = sized(scratch, hq * wq * o);
+    channels_last(dy, o, g.out_size().expect("checked by applies"), q, [hq, wq], [0, 0]);
+    for ty in 0..th {
+        for tx in 0..tw {
+            let tile = off + ty * tw + tx;
+            for o0 in (0..o).step_by(LANES) {
+                let len = LANES.min(o - o0);
+                let at = |i: usize, j: usize| ((4 * ty + i) * wq + 4 * tx + j) * o + o0;
+                // A dY: each column.
+                let mut t = [[[0.0f32; LANES]; 4]; 6];
+                for j in 0..4 {
+                    let col = output_adjoint_1d(&load(q, [at(0, j), at(1, j), at(2, j), at(3, j)], len));
+                    for i in 0..6 {
+                        t[i][j] = col[i];
+                    }
                 }
-                let sj = |j: usize| &s[(j * 2 + i) * tw..(j * 2 + i + 1) * tw];
-                let (a, b, c, d) = (sj(0), sj(1), sj(2), sj(3));
-                let dst = &mut plane[y * ow..(y + 1) * ow];
-                for tx in 0..ow / 2 {
-                    dst[2 * tx] = a[tx] + b[tx] + c[tx];
-                    dst[2 * tx + 1] = b[tx] - c[tx] - d[tx];
-                }
-                if ow % 2 == 1 {
-                    let tx = ow / 2;
-                    dst[2 * tx] = a[tx] + b[tx] + c[tx];
+                // (A dY) Aᵀ: each row.
+                for (i, row) in t.iter().enumerate() {
+                    for (j, vals) in output_adjoint_1d(row).iter().enumerate() {
+                        store(dm, (i * 6 + j) * block + tile * o + o0, vals, len);
+                    }
                 }
             }
         }
@@ -183,95 +343,78 @@ fn transform_output(g: &Conv2dGeometry, m: &[f32], ld: usize, off: usize, out: &
 }
 }
 
-/// Tiles per image, values per input and output image, and how the batch is cut up (images
-/// side by side until a product is `MIN_TILES` wide).
-fn plan(g: &Conv2dGeometry) -> (usize, usize, usize, Batching) {
+/// Tiles per image, values per input and output image, and how the batch is cut up: images
+/// side by side until a product has `min_tiles` tiles, but at least one group per thread.
+fn plan(g: &Conv2dGeometry, min_tiles: usize) -> (usize, usize, usize, Batching) {
     let [th, tw] = tiles(g);
     let [oh, ow] = g.out_size().expect("checked by applies");
     let t = th * tw;
-    let batching = Batching::new(g.batch, MIN_TILES.div_ceil(t).clamp(1, g.batch.max(1)));
+    let per_thread = g.batch.div_ceil(rayon::current_num_threads()).max(1);
+    let batching = Batching::new(g.batch, min_tiles.div_ceil(t).clamp(1, per_thread));
     (t, g.in_channels * g.in_size[0] * g.in_size[1], g.out_channels * oh * ow, batching)
 }
 
 /// The forward pass, as [`super::kernel::forward`] computes it.
 pub(super) fn forward(g: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
-    let (t, in_len, out_len, batching) = plan(g);
+    let (t, in_len, out_len, batching) = plan(g, MIN_TILES);
     let u = transform_kernel(g, weight);
     let mut out = vec![0.0f32; g.batch * out_len];
-    batching.for_each_group(&mut out, out_len, |n0, gn, outs, (v, m, scratch): &mut (Vec<f32>, Vec<f32>, Vec<f32>)| {
+    batching.for_each_group(&mut out, out_len, |n0, gn, outs, Scratch([v, m, scratch])| {
         let ld = gn * t;
-        let v = sized(v, 16 * c * ld);
+        let (v_block, m_block) = (block(ld, c), block(ld, o));
+        let v = sized(v, 36 * v_block);
         for k in 0..gn {
-            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, ld, k * t, scratch);
+            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, v_block, k * t, scratch);
         }
-        let m = sized(m, 16 * o * ld);
-        for xi in 0..16 {
-            let u_xi = View::rows(&u[xi * o * c..(xi + 1) * o * c], c);
-            let v_xi = View::rows(&v[xi * c * ld..(xi + 1) * c * ld], ld);
-            matmul(&mut m[xi * o * ld..(xi + 1) * o * ld], ld, false, o, ld, c, u_xi, v_xi, batching.par);
+        let m = sized(m, 36 * m_block);
+        for xi in 0..36 {
+            let v_xi = View::rows(&v[xi * v_block..], c);
+            let u_xi_t = View::rows(&u[xi * c..], u_row(c)).transposed();
+            matmul(&mut m[xi * m_block..], o, false, ld, o, c, v_xi, u_xi_t, batching.par);
         }
         for k in 0..gn {
-            transform_output(g, m, ld, k * t, &mut outs[k * out_len..(k + 1) * out_len], scratch);
+            transform_output(g, m, m_block, k * t, &mut outs[k * out_len..(k + 1) * out_len], scratch);
         }
     });
     out
 }
 
+/// `dW = Gᵀ dU G` from `du` laid out as [`transform_kernel`]'s `U`, into `[O, C, 3, 3]`.
+fn kernel_adjoint(g: &Conv2dGeometry, du: &[f32]) -> Vec<f32> {
+    let c = g.in_channels;
+    let mut dw = vec![0.0f32; g.out_channels * c * 9];
+    dw.par_chunks_mut(9 * c).zip(du.par_chunks(u_row(c))).for_each(|(dw, du)| kernel_adjoint_row(du, c, dw));
+    dw
+}
+
 avx512! {
-/// The adjoint of [`transform_output`]: `dM = A dY Aᵀ` for every output channel and tile of one
-/// image's output gradient `dy` (`[O, oh, ow]`), into `dm` laid out `[16][O][ld]` at column
-/// `off`. Pixels past the image's edge count as zero.
-fn transform_output_adjoint(g: &Conv2dGeometry, dy: &[f32], dm: &mut [f32], ld: usize, off: usize, scratch: &mut Vec<f32>) {
-    let [oh, ow] = g.out_size().expect("checked by applies");
-    let [th, tw] = tiles(g);
-    let o_len = g.out_channels;
-    // Even and odd columns of the tile row's two output rows, a, b (top) and c, d (bottom),
-    // then the rows of A dY as (p, q) pairs of columns.
-    let buf = sized(scratch, 12 * tw);
-    let (abcd, pq) = buf.split_at_mut(4 * tw);
-    for o in 0..o_len {
-        let plane = &dy[o * oh * ow..(o + 1) * oh * ow];
-        for ty in 0..th {
-            abcd.fill(0.0);
-            for i in 0..2 {
-                let y = 2 * ty + i;
-                if y >= oh {
-                    break;
-                }
-                let (even, odd) = abcd[2 * i * tw..(2 * i + 2) * tw].split_at_mut(tw);
-                let pairs = plane[y * ow..(y + 1) * ow].chunks_exact(2);
-                if let [last] = pairs.remainder() {
-                    even[ow / 2] = *last;
-                }
-                for ((e, od), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
-                    *e = pair[0];
-                    *od = pair[1];
+/// `dW = Gᵀ dU G` for one output channel's `du` (`[36][C]`), into `out` (`[C, 3, 3]`).
+fn kernel_adjoint_row(du: &[f32], c: usize, out: &mut [f32]) {
+    for c0 in (0..c).step_by(LANES) {
+        let len = LANES.min(c - c0);
+        let d: [Lanes; 36] = load(du, std::array::from_fn(|xi| xi * c + c0), len);
+        // t[r][j] = Σ_i G[i][r] dU[i][j]
+        let mut t = [[[0.0f32; LANES]; 6]; 3];
+        for (r, tr) in t.iter_mut().enumerate() {
+            for (j, trj) in tr.iter_mut().enumerate() {
+                for (i, gi) in G.iter().enumerate() {
+                    for l in 0..LANES {
+                        trj[l] += gi[r] * d[i * 6 + j][l];
+                    }
                 }
             }
-            let (a, rest) = abcd.split_at(tw);
-            let (b, rest) = rest.split_at(tw);
-            let (c, d) = rest.split_at(tw);
-            // A dY rows: (a, b), (a + c, b + d), (a - c, b - d), (-c, -d).
-            for t in 0..tw {
-                let v = [a[t], b[t], a[t] + c[t], b[t] + d[t], a[t] - c[t], b[t] - d[t], -c[t], -d[t]];
-                for (k, val) in v.into_iter().enumerate() {
-                    pq[k * tw + t] = val;
+        }
+        for (r, tr) in t.iter().enumerate() {
+            for s in 0..3 {
+                let mut v = [0.0f32; LANES];
+                for (j, gj) in G.iter().enumerate() {
+                    for l in 0..LANES {
+                        v[l] += gj[s] * tr[j][l];
+                    }
                 }
-            }
-            // Each row's columns the same way: p, p + q, p - q, -q.
-            for i in 0..4 {
-                let (p, q) = (&pq[2 * i * tw..(2 * i + 1) * tw], &pq[(2 * i + 1) * tw..(2 * i + 2) * tw]);
-                let row = |j: usize| ((i * 4 + j) * o_len + o) * ld + off + ty * tw;
-                dm[row(0)..row(0) + tw].copy_from_slice(p);
-                for ((e, p), q) in dm[row(1)..row(1) + tw].iter_mut().zip(p).zip(q) {
-                    *e = p + q;
-                }
-                for ((e, p), q) in dm[row(2)..row(2) + tw].iter_mut().zip(p).zip(q) {
-                    *e = p - q;
-                }
-                for (e, q) in dm[row(3)..row(3) + tw].iter_mut().zip(q) {
-                    *e = -q;
+                for lane in 0..len {
+                    out[(c0 + lane) * 9 + r * 3 + s] = v[lane];
                 }
             }
         }
@@ -279,46 +422,28 @@ fn transform_output_adjoint(g: &Conv2dGeometry, dy: &[f32], dm: &mut [f32], ld: 
 }
 }
 
-/// The weight gradient in the transformed domain: `dU_ξ = Σ_tiles dM_ξ · V_ξᵀ`, with `V` the
+/// The weight gradient in the transformed domain: `dU_ξ = Σ_tiles dM_ξᵀ · V_ξ`, with `V` the
 /// forward pass's input transform and `dM` the adjoint of its output transform, then
-/// `dW = Gᵀ dU G`. The products shrink by 2.25× against im2col's, as in the forward pass.
+/// `dW = Gᵀ dU G`. The products shrink by 4× against im2col's, as in the forward pass.
 pub(super) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
-    let (t, in_len, out_len, batching) = plan(g);
-    let du = batching.sum(16 * o * c, |n0, gn, du, (v, dm, scratch): &mut (Vec<f32>, Vec<f32>, Vec<f32>)| {
+    let (t, in_len, out_len, batching) = plan(g, MIN_TILES_WEIGHT_GRADIENT);
+    let du = batching.sum(o * u_row(c), |n0, gn, du, Scratch([v, dm, scratch])| {
         let ld = gn * t;
-        let v = sized(v, 16 * c * ld);
-        let dm = sized(dm, 16 * o * ld);
+        let (v_block, m_block) = (block(ld, c), block(ld, o));
+        let v = sized(v, 36 * v_block);
+        let dm = sized(dm, 36 * m_block);
         for k in 0..gn {
-            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, ld, k * t, scratch);
-            transform_output_adjoint(g, &dout[(n0 + k) * out_len..(n0 + k + 1) * out_len], dm, ld, k * t, scratch);
+            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, v_block, k * t, scratch);
+            transform_output_adjoint(g, &dout[(n0 + k) * out_len..(n0 + k + 1) * out_len], dm, m_block, k * t, scratch);
         }
-        for xi in 0..16 {
-            let dm_xi = View::rows(&dm[xi * o * ld..(xi + 1) * o * ld], ld);
-            let v_xi_t = View::rows(&v[xi * c * ld..(xi + 1) * c * ld], ld).transposed();
-            matmul(&mut du[xi * o * c..(xi + 1) * o * c], c, true, o, c, ld, dm_xi, v_xi_t, batching.par);
+        for xi in 0..36 {
+            let dm_xi_t = View::rows(&dm[xi * m_block..], o).transposed();
+            let v_xi = View::rows(&v[xi * v_block..], c);
+            matmul(&mut du[xi * c..], u_row(c), true, o, c, ld, dm_xi_t, v_xi, batching.par);
         }
     });
-    // dW = Gᵀ dU G, G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
-    const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
-    let mut dw = vec![0.0f32; o * c * 9];
-    for oi in 0..o {
-        for ci in 0..c {
-            let at = |i: usize, j: usize| du[((i * 4 + j) * o + oi) * c + ci];
-            for r in 0..3 {
-                for s in 0..3 {
-                    let mut sum = 0.0f32;
-                    for (i, gi) in G.iter().enumerate() {
-                        for (j, gj) in G.iter().enumerate() {
-                            sum += gi[r] * at(i, j) * gj[s];
-                        }
-                    }
-                    dw[(oi * c + ci) * 9 + r * 3 + s] = sum;
-                }
-            }
-        }
-    }
-    dw
+    kernel_adjoint(g, &du)
 }
 
 #[cfg(test)]
@@ -326,16 +451,62 @@ mod tests {
     use super::super::kernel::tests::{naive, values};
     use super::*;
 
+    fn geom(batch: usize, c: usize, h: usize, w: usize, o: usize, p: [usize; 2]) -> Conv2dGeometry {
+        Conv2dGeometry { batch, in_channels: c, in_size: [h, w], out_channels: o, kernel: [3, 3], stride: [1, 1], padding: p, dilation: [1, 1] }
+    }
+
+    /// Whole and partial tiles, padding 0, 1 and 2, channels that do not fill a vector, one
+    /// tile per image, and many small images in one product (the weight gradient's product
+    /// holds fewer tiles than the forward pass's: both groupings are exercised).
+    fn shapes() -> Vec<Conv2dGeometry> {
+        vec![geom(3, 9, 12, 12, 8, [1, 1]), geom(2, 8, 9, 11, 11, [1, 0]), geom(2, 20, 7, 7, 17, [2, 2]), geom(70, 8, 4, 4, 8, [1, 1]), geom(5, 33, 6, 5, 9, [0, 1]), geom(40, 8, 8, 8, 8, [1, 1])]
+    }
+
     #[test]
-    fn matches_the_definition() {
-        let geom = |batch, c, h: usize, w: usize, o, p| Conv2dGeometry { batch, in_channels: c, in_size: [h, w], out_channels: o, kernel: [3, 3], stride: [1, 1], padding: p, dilation: [1, 1] };
-        // Whole and half tiles, padding 0, 1 and 2 (odd and even), many small images in one product.
-        for g in [geom(3, 9, 12, 12, 4, [1, 1]), geom(2, 8, 9, 11, 3, [1, 0]), geom(2, 8, 7, 7, 5, [2, 2]), geom(70, 8, 6, 6, 6, [1, 1])] {
+    fn forward_matches_the_definition() {
+        for g in shapes() {
             assert!(applies(&g));
             let x = values(g.batch * g.in_channels * g.in_size[0] * g.in_size[1], 1);
             let w = values(g.out_channels * g.in_channels * 9, 2);
             let err = forward(&g, &x, &w).iter().zip(naive(&g, &x, &w)).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            assert!(err < 1e-5, "{g:?}: differs by {err}");
+            assert!(err < 1e-4, "{g:?}: differs by {err}");
+        }
+    }
+
+    /// `<conv(x), dy> = <w, dW>` for every weight: the weight gradient is the forward pass's
+    /// adjoint in the weight.
+    #[test]
+    fn weight_gradient_is_the_adjoint() {
+        for g in shapes() {
+            let x = values(g.batch * g.in_channels * g.in_size[0] * g.in_size[1], 1);
+            let [oh, ow] = g.out_size().unwrap();
+            let dy = values(g.batch * g.out_channels * oh * ow, 3);
+            let dw = backward_weight(&g, &x, &dy);
+            // dW[o, c, r, s] = Σ_n,y,x dy[n, o, y, x] · x[n, c, y + r - p, x + s - p]
+            let mut expected = vec![0.0f64; dw.len()];
+            let [h, w] = g.in_size;
+            for n in 0..g.batch {
+                for o in 0..g.out_channels {
+                    for c in 0..g.in_channels {
+                        for r in 0..3 {
+                            for s in 0..3 {
+                                let mut sum = 0.0f64;
+                                for y in 0..oh {
+                                    for xx in 0..ow {
+                                        let (iy, ix) = ((y + r) as isize - g.padding[0] as isize, (xx + s) as isize - g.padding[1] as isize);
+                                        if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                            sum += dy[((n * g.out_channels + o) * oh + y) * ow + xx] as f64 * x[((n * g.in_channels + c) * h + iy as usize) * w + ix as usize] as f64;
+                                        }
+                                    }
+                                }
+                                expected[((o * g.in_channels + c) * 3 + r) * 3 + s] += sum;
+                            }
+                        }
+                    }
+                }
+            }
+            let err = dw.iter().zip(&expected).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0f64, f64::max);
+            assert!(err < 1e-3, "{g:?}: differs by {err}");
         }
     }
 }
