@@ -8,6 +8,7 @@ use std::time::Instant;
 use burn::tensor::Device;
 use kindling_core::data::split::{RandomSplitter, Splitter};
 
+mod conv;
 mod vision;
 
 /// One line of the results table.
@@ -150,8 +151,9 @@ fn backend_rows(label: &str, device: &Device) -> Vec<Row> {
     ]
 }
 
-/// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; or `vision`, which takes about
-/// ten minutes here and half an hour with its peer) and prints the table.
+/// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; `vision`, which takes about
+/// ten minutes here with its peer; or `conv`, the convolution kernel layer by layer) and prints
+/// the table.
 pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>) -> Result<(), String> {
     let data = data_dir(data);
     let mut rows = Vec::new();
@@ -168,14 +170,17 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>) -> Result<(),
     if what == "vision" {
         rows.extend(vision::fashion_mnist(&data, peer)?);
     }
+    if what == "conv" {
+        rows.extend(conv::resnet18_small_layers());
+    }
     if rows.is_empty() {
-        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision"));
+        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, conv"));
     }
     println!("\n| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");
     println!("|---|---|---|---|---|---|---|---|");
     for r in rows {
         let (pm, ps, ratio) = match &r.peer {
-            Some((m, s)) => (m.clone(), format!("{s:.1}"), format!("{:.1}×", s / r.secs)),
+            Some((m, s)) => (m.clone(), format!("{s:.1}"), format!("{:.2}×", s / r.secs)),
             None => ("-".into(), "-".into(), "-".into()),
         };
         println!("| {} | {} | {} | {:.2} | {} | {pm} | {ps} | {ratio} |", r.name, r.data, r.metric, r.secs, r.throughput);

@@ -462,7 +462,7 @@ pub fn backward_input(geom: &Conv2dGeometry, weight: &[f32], dout: &[f32]) -> Ve
 pub fn backward_weight(geom: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f32> {
     assert_eq!(x.len(), geom.batch * geom.in_len(), "conv2d input length");
     assert_eq!(dout.len(), geom.batch * geom.out_len(), "conv2d output-gradient length");
-    if super::winograd::applies_to_weight_gradient(geom) {
+    if super::winograd::applies(geom) {
         return super::winograd::backward_weight(geom, x, dout);
     }
     let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
@@ -572,16 +572,16 @@ pub(super) mod tests {
     #[test]
     fn winograd_tiles() {
         // Odd sizes leave partial tiles at the edges; padding 0 and 2; one tile an image, with
-        // images grouped (and the weight gradient through im2col); the input gradient as a
-        // transposed convolution through the same transforms (16 channels and more).
+        // images grouped; the input gradient as a transposed convolution through the same
+        // transforms (16 channels and more).
         check(square(3, 9, 7, 8, 3, 1, 1));
         check(square(2, 8, 9, 10, 3, 1, 0));
         check(square(2, 8, 5, 9, 3, 1, 2));
         check(square(70, 8, 4, 8, 3, 1, 1));
         check(square(6, 16, 11, 20, 3, 1, 1));
         check(Conv2dGeometry { batch: 2, in_channels: 12, in_size: [5, 8], out_channels: 17, kernel: [3, 3], stride: [1, 1], padding: [1, 0], dilation: [1, 1] });
-        // Two tiles each way and more: the weight gradient in the transformed domain too, with
-        // odd sizes, padding 0 and 2, and several groups of images.
+        // Two tiles each way and more, with odd sizes, padding 0 and 2, and several groups of
+        // images.
         check(square(3, 9, 9, 8, 3, 1, 1));
         check(square(2, 8, 10, 9, 3, 1, 0));
         check(square(2, 8, 8, 8, 3, 1, 2));

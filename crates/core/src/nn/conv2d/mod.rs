@@ -22,6 +22,12 @@ use super::flex::runs_on_flex;
 pub use extension::CpuConv2d;
 pub use kernel::Conv2dGeometry;
 
+/// The CPU kernel itself, on plain `f32` slices in NCHW order: what [`conv2d`] runs on flex,
+/// for benchmarks (`cargo xtask bench conv`) and for code that holds its data outside burn.
+pub mod cpu {
+    pub use super::kernel::{backward_input, backward_weight, forward};
+}
+
 /// `conv.forward(x)`, through kindling's CPU kernel where it applies.
 ///
 /// ```

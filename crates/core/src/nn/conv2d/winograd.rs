@@ -29,18 +29,11 @@ const MIN_TILES_WEIGHT_GRADIENT: usize = 128;
 const LANES: usize = 16;
 type Lanes = [f32; LANES];
 
-/// Whether [`forward`] applies: a 3×3 kernel, stride and dilation 1, padding that keeps the
-/// kernel inside the padded image, and enough input and output channels for the products to
-/// pay for the transforms.
+/// Whether [`forward`] and [`backward_weight`] apply: a 3×3 kernel, stride and dilation 1,
+/// padding that keeps the kernel inside the padded image, and enough input and output
+/// channels for the products to pay for the transforms.
 pub(super) fn applies(g: &Conv2dGeometry) -> bool {
     g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.padding[0] <= 2 && g.padding[1] <= 2 && g.in_channels >= 8 && g.out_channels >= 8 && g.out_size().is_some()
-}
-
-/// Whether [`backward_weight`] applies: as [`applies`], with at least two tiles each way. With
-/// one tile an image (ResNet's last stage on 28-pixel images) each `dU_ξ` would gather only a
-/// few products per image into 36 full-size matrices: im2col measured 2.5× faster there.
-pub(super) fn applies_to_weight_gradient(g: &Conv2dGeometry) -> bool {
-    applies(g) && tiles(g).iter().all(|&t| t >= 2)
 }
 
 /// Tiles per image along height and width.
@@ -191,9 +184,11 @@ fn kernel_row(weight: &[f32], c: usize, out: &mut [f32]) {
 }
 }
 
+avx512! {
 /// Image `x` (`[C, H, W]`) channels-last into `p` (`[hp][wp][C]`), at row and column offsets
 /// `at`, with zeros around it.
-fn channels_last(x: &[f32], channels: usize, [h, w]: [usize; 2], p: &mut [f32], [hp, wp]: [usize; 2], at: [usize; 2]) {
+fn channels_last(x: &[f32], channels: usize, size: [usize; 2], p: &mut [f32], padded: [usize; 2], at: [usize; 2]) {
+    let ([h, w], [hp, wp]) = (size, padded);
     // The zero border: whole rows above and below, the ends of the rows between.
     let row_len = wp * channels;
     for (py, row) in p[..hp * row_len].chunks_exact_mut(row_len).enumerate() {
@@ -204,33 +199,44 @@ fn channels_last(x: &[f32], channels: usize, [h, w]: [usize; 2], p: &mut [f32], 
             row[(at[1] + w) * channels..].fill(0.0);
         }
     }
-    // A vector's worth of channels at a time, row by row: the reads are that many sequential
-    // streams through the planes, the writes stay within the few cache lines of one row.
+    // A vector's worth of channels at a time, row by row: each pixel's channels are gathered
+    // into one vector and written with one store.
     for c0 in (0..channels).step_by(LANES) {
+        let len = LANES.min(channels - c0);
         for y in 0..h {
             let row = &mut p[((y + at[0]) * wp + at[1]) * channels..((y + at[0]) * wp + at[1] + w) * channels];
-            for c in c0..(c0 + LANES).min(channels) {
-                for (xi, v) in x[(c * h + y) * w..(c * h + y + 1) * w].iter().enumerate() {
-                    row[xi * channels + c] = *v;
+            let src: [&[f32]; LANES] = std::array::from_fn(|l| if l < len { &x[((c0 + l) * h + y) * w..((c0 + l) * h + y + 1) * w] } else { &x[..0] });
+            for xi in 0..w {
+                let mut lanes = [0.0f32; LANES];
+                for l in 0..len {
+                    lanes[l] = src[l][xi];
+                }
+                store(row, xi * channels + c0, &lanes, len);
+            }
+        }
+    }
+}
+}
+
+avx512! {
+/// The adjoint layout change: `[C, h, w]` planes `out` from the channels-last `q`
+/// (`[h'][wq][C]`, `h' ≥ h`, `wq ≥ w`), cropped: one vector load per pixel, its lanes written
+/// to that many planes.
+fn channels_first(q: &[f32], channels: usize, wq: usize, out: &mut [f32], size: [usize; 2]) {
+    let [h, w] = size;
+    for c0 in (0..channels).step_by(LANES) {
+        let len = LANES.min(channels - c0);
+        for y in 0..h {
+            let row = &q[y * wq * channels..(y * wq + w) * channels];
+            for xi in 0..w {
+                let lanes = load(row, [xi * channels + c0], len)[0];
+                for l in 0..len {
+                    out[((c0 + l) * h + y) * w + xi] = lanes[l];
                 }
             }
         }
     }
 }
-
-/// The adjoint layout change: `[C, h, w]` planes `out` from the channels-last `q`
-/// (`[h'][wq][C]`, `h' ≥ h`, `wq ≥ w`), cropped. Blocked as [`channels_last`].
-fn channels_first(q: &[f32], channels: usize, wq: usize, out: &mut [f32], [h, w]: [usize; 2]) {
-    for c0 in (0..channels).step_by(LANES) {
-        for y in 0..h {
-            let row = &q[y * wq * channels..(y * wq + w) * channels];
-            for c in c0..(c0 + LANES).min(channels) {
-                for (xi, d) in out[(c * h + y) * w..(c * h + y + 1) * w].iter_mut().enumerate() {
-                    *d = row[xi * channels + c];
-                }
-            }
-        }
-    }
 }
 
 avx512! {

@@ -1,0 +1,94 @@
+//! The CPU convolution kernel layer by layer: every convolution shape of resnet18-small on
+//! 28-pixel images (the vision benchmark's network), batch 128, each of the three passes a
+//! training step runs. Shows where a step's time goes and what each path (Winograd, im2col)
+//! achieves.
+
+use std::time::Instant;
+
+use kindling_core::nn::conv2d::{Conv2dGeometry, cpu};
+
+use super::Row;
+
+/// The best of three timed runs after one warm-up, in seconds.
+fn best_of_three(f: impl Fn() -> Vec<f32>) -> f64 {
+    std::hint::black_box(f());
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Reproducible values in [-0.5, 0.5).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        })
+        .collect()
+}
+
+/// One row per (shape, pass), with how many of that shape one forward pass runs.
+pub fn resnet18_small_layers() -> Vec<Row> {
+    let conv = |c: usize, hw: usize, o: usize, k: usize, stride: usize| Conv2dGeometry {
+        batch: 128,
+        in_channels: c,
+        in_size: [hw, hw],
+        out_channels: o,
+        kernel: [k, k],
+        stride: [stride, stride],
+        padding: [k / 2, k / 2],
+        dilation: [1, 1],
+    };
+    let layers = [
+        (conv(1, 28, 64, 3, 1), 1),
+        (conv(64, 28, 64, 3, 1), 4),
+        (conv(64, 28, 128, 3, 2), 1),
+        (conv(64, 28, 128, 1, 2), 1),
+        (conv(128, 14, 128, 3, 1), 3),
+        (conv(128, 14, 256, 3, 2), 1),
+        (conv(128, 14, 256, 1, 2), 1),
+        (conv(256, 7, 256, 3, 1), 3),
+        (conv(256, 7, 512, 3, 2), 1),
+        (conv(256, 7, 512, 1, 2), 1),
+        (conv(512, 4, 512, 3, 1), 3),
+    ];
+    let mut rows = Vec::new();
+    let mut step = 0.0;
+    for (g, count) in layers {
+        let [oh, ow] = g.out_size().expect("valid shapes");
+        let x = values(g.batch * g.in_channels * g.in_size[0] * g.in_size[1], 1);
+        let w = values(g.out_channels * g.in_channels * g.kernel[0] * g.kernel[1], 2);
+        let dy = values(g.batch * g.out_channels * oh * ow, 3);
+        let name = format!("conv {}→{}, {}×{} kernel, stride {}, on {}×{}", g.in_channels, g.out_channels, g.kernel[0], g.kernel[1], g.stride[0], g.in_size[0], g.in_size[1]);
+        let passes: [(&str, f64); 3] = [
+            ("forward", best_of_three(|| cpu::forward(&g, &x, &w))),
+            ("input gradient", best_of_three(|| cpu::backward_input(&g, &w, &dy))),
+            ("weight gradient", best_of_three(|| cpu::backward_weight(&g, &x, &dy))),
+        ];
+        for (pass, secs) in passes {
+            step += secs * count as f64;
+            rows.push(Row {
+                name: format!("{name}: {pass}"),
+                data: format!("batch 128, ×{count} a step"),
+                metric: format!("{:.1} ms", secs * 1e3),
+                secs,
+                throughput: format!("{:.0} GFLOP/s", g.flops() / secs / 1e9),
+                peer: None,
+            });
+        }
+    }
+    rows.push(Row {
+        name: "all convolutions of one training step (forward + both gradients, stem's input gradient included)".into(),
+        data: "batch 128".into(),
+        metric: format!("{:.0} ms", step * 1e3),
+        secs: step,
+        throughput: format!("{:.0} images/s", 128.0 / step),
+        peer: None,
+    });
+    rows
+}
