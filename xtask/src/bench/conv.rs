@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use burn::tensor::{Device, Distribution, Tensor};
 use kindling_core::nn::conv2d::{Conv2dGeometry, cpu};
 
 use super::Row;
@@ -21,15 +22,11 @@ fn best_of_three(f: impl Fn() -> Vec<f32>) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Reproducible values in [-0.5, 0.5).
+/// `n` values drawn uniformly from [-0.5, 0.5), seeded.
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-        })
-        .collect()
+    let device = Device::flex();
+    device.seed(seed);
+    Tensor::<1>::random([n], Distribution::Uniform(-0.5, 0.5), &device).into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
 
 /// One row per (shape, pass), with how many of that shape one forward pass runs.
