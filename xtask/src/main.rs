@@ -53,7 +53,7 @@ enum Command {
         /// The pipeline.
         pipeline: String,
     },
-    /// Run benchmarks (`tabular`, `collab`, `backends`, `all` of these, or `vision`) and print a table.
+    /// Run benchmarks (`tabular`, `collab`, `backends`, `all` of these, `vision` or `conv`) and print a table.
     Bench {
         /// What to benchmark.
         what: String,

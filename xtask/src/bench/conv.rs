@@ -1,7 +1,8 @@
 //! The CPU convolution kernel layer by layer: every convolution shape of resnet18-small on
 //! 28-pixel images (the vision benchmark's network), batch 128, each of the three passes a
 //! training step runs. Shows where a step's time goes and what each path (Winograd, im2col)
-//! achieves.
+//! achieves, against one large matrix product as the attainable peak. GFLOP/s count the direct
+//! convolution's multiply-adds, so Winograd's (which does fewer) can exceed that peak.
 
 use std::time::Instant;
 
@@ -79,6 +80,25 @@ pub fn resnet18_small_layers() -> Vec<Row> {
             });
         }
     }
+    // The CPU's attainable peak, for scale: one large matrix product through the same kernels.
+    let n: usize = 2048;
+    let device = Device::flex();
+    let (a, b) = (Tensor::<2>::random([n, n], Distribution::Uniform(-0.5, 0.5), &device), Tensor::<2>::random([n, n], Distribution::Uniform(-0.5, 0.5), &device));
+    let secs = (0..4)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(a.clone().matmul(b.clone()).into_data());
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    rows.push(Row {
+        name: format!("f32 matrix product {n}×{n}×{n} (the attainable peak, for scale)"),
+        data: "burn flex, gemm crate".into(),
+        metric: format!("{:.1} ms", secs * 1e3),
+        secs,
+        throughput: format!("{:.0} GFLOP/s", 2.0 * (n * n * n) as f64 / secs / 1e9),
+        peer: None,
+    });
     rows.push(Row {
         name: "all convolutions of one training step (forward + both gradients, stem's input gradient included)".into(),
         data: "batch 128".into(),
