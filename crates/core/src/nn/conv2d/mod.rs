@@ -24,6 +24,17 @@ pub use kernel::Conv2dGeometry;
 
 /// The CPU kernel itself, on plain `f32` slices in NCHW order: what [`conv2d`] runs on flex,
 /// for benchmarks (`cargo xtask bench conv`) and for code that holds its data outside burn.
+/// Each function panics when a slice's length does not match the geometry.
+///
+/// ```
+/// use kindling_core::nn::conv2d::{Conv2dGeometry, cpu};
+///
+/// // One 4×4 image of 2 channels, 3 output channels, a 3×3 kernel of ones, padding 1.
+/// let g = Conv2dGeometry { batch: 1, in_channels: 2, in_size: [4, 4], out_channels: 3, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+/// let out = cpu::forward(&g, &vec![1.0; 2 * 16], &vec![1.0; 3 * 2 * 9]);
+/// assert_eq!(out.len(), 3 * 16);
+/// assert_eq!((out[0], out[5]), (8.0, 18.0)); // a corner sees 2×4 ones, an inner pixel 2×9
+/// ```
 pub mod cpu {
     pub use super::kernel::{backward_input, backward_weight, forward};
 }
