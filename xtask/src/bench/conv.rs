@@ -12,7 +12,7 @@ use kindling_core::nn::conv2d::{Conv2dGeometry, cpu};
 use super::Row;
 
 /// The best of three timed runs after one warm-up, in seconds.
-fn best_of_three(f: impl Fn() -> Vec<f32>) -> f64 {
+fn best_of_three<R>(f: impl Fn() -> R) -> f64 {
     std::hint::black_box(f());
     (0..3)
         .map(|_| {
@@ -84,13 +84,7 @@ pub fn resnet18_small_layers() -> Vec<Row> {
     let n: usize = 2048;
     let device = Device::flex();
     let (a, b) = (Tensor::<2>::random([n, n], Distribution::Uniform(-0.5, 0.5), &device), Tensor::<2>::random([n, n], Distribution::Uniform(-0.5, 0.5), &device));
-    let secs = (0..4)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(a.clone().matmul(b.clone()).into_data());
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min);
+    let secs = best_of_three(|| a.clone().matmul(b.clone()).into_data());
     rows.push(Row {
         name: format!("f32 matrix product {n}×{n}×{n} (the attainable peak, for scale)"),
         data: "burn flex, gemm crate".into(),
