@@ -93,20 +93,6 @@ fn output_adjoint_1d(g: &[Lanes; 4]) -> [Lanes; 6] {
     m
 }
 
-/// `T d Tᵀ` for a square tile `d` (`d[i][j]`, row `i`, column `j`) and the 1-D transform
-/// `f(v) = T v`: `f` down each column, then along each row of the result.
-#[inline(always)]
-fn transform_2d<const I: usize, const O: usize>(d: &[[Lanes; I]; I], f: impl Fn(&[Lanes; I]) -> [Lanes; O]) -> [[Lanes; O]; O] {
-    let mut t = [[[0.0f32; LANES]; I]; O];
-    for j in 0..I {
-        let column = f(&std::array::from_fn(|i| d[i][j]));
-        for (ti, v) in t.iter_mut().zip(column) {
-            ti[j] = v;
-        }
-    }
-    std::array::from_fn(|i| f(&t[i]))
-}
-
 /// `G k` for the three values of a kernel row or column.
 const G: [[f32; 3]; 6] = [
     [1.0 / 4.0, 0.0, 0.0],
@@ -267,9 +253,20 @@ fn transform_input(g: &Conv2dGeometry, x: &[f32], v: &mut [f32], block: usize, o
             let tile = off + ty * tw + tx;
             for c0 in (0..c).step_by(LANES) {
                 let len = LANES.min(c - c0);
-                let d = std::array::from_fn(|i| load(p, std::array::from_fn(|j| ((4 * ty + i) * wp + 4 * tx + j) * c + c0), len));
-                for (i, row) in transform_2d(&d, input_1d).iter().enumerate() {
-                    for (j, vals) in row.iter().enumerate() {
+                let at = |i: usize, j: usize| ((4 * ty + i) * wp + 4 * tx + j) * c + c0;
+                // Bᵀ d: each column of the tile.
+                let mut t = [[[0.0f32; LANES]; 6]; 6];
+                for j in 0..6 {
+                    let d = load(p, [at(0, j), at(1, j), at(2, j), at(3, j), at(4, j), at(5, j)], len);
+                    let col = input_1d(&d);
+                    for i in 0..6 {
+                        t[i][j] = col[i];
+                    }
+                }
+                // (Bᵀ d) B: each row.
+                for (i, row) in t.iter().enumerate() {
+                    let out = input_1d(row);
+                    for (j, vals) in out.iter().enumerate() {
                         store(v, (i * 6 + j) * block + tile * c + c0, vals, len);
                     }
                 }
@@ -294,9 +291,18 @@ fn transform_output(g: &Conv2dGeometry, m: &[f32], block: usize, off: usize, out
             let tile = off + ty * tw + tx;
             for o0 in (0..o).step_by(LANES) {
                 let len = LANES.min(o - o0);
-                let tile_m = std::array::from_fn(|i| load(m, std::array::from_fn(|j| (i * 6 + j) * block + tile * o + o0), len));
-                for (i, row) in transform_2d(&tile_m, output_1d).iter().enumerate() {
-                    for (j, vals) in row.iter().enumerate() {
+                let at = |xi: usize| xi * block + tile * o + o0;
+                // Aᵀ M: each column.
+                let mut t = [[[0.0f32; LANES]; 6]; 4];
+                for j in 0..6 {
+                    let col = output_1d(&load(m, [at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j)], len));
+                    for i in 0..4 {
+                        t[i][j] = col[i];
+                    }
+                }
+                // (Aᵀ M) A: each row.
+                for (i, row) in t.iter().enumerate() {
+                    for (j, vals) in output_1d(row).iter().enumerate() {
                         store(q, ((4 * ty + i) * wq + 4 * tx + j) * o + o0, vals, len);
                     }
                 }
@@ -322,9 +328,18 @@ fn transform_output_adjoint(g: &Conv2dGeometry, dy: &[f32], dm: &mut [f32], bloc
             let tile = off + ty * tw + tx;
             for o0 in (0..o).step_by(LANES) {
                 let len = LANES.min(o - o0);
-                let dy_tile = std::array::from_fn(|i| load(q, std::array::from_fn(|j| ((4 * ty + i) * wq + 4 * tx + j) * o + o0), len));
-                for (i, row) in transform_2d(&dy_tile, output_adjoint_1d).iter().enumerate() {
-                    for (j, vals) in row.iter().enumerate() {
+                let at = |i: usize, j: usize| ((4 * ty + i) * wq + 4 * tx + j) * o + o0;
+                // A dY: each column.
+                let mut t = [[[0.0f32; LANES]; 4]; 6];
+                for j in 0..4 {
+                    let col = output_adjoint_1d(&load(q, [at(0, j), at(1, j), at(2, j), at(3, j)], len));
+                    for i in 0..6 {
+                        t[i][j] = col[i];
+                    }
+                }
+                // (A dY) Aᵀ: each row.
+                for (i, row) in t.iter().enumerate() {
+                    for (j, vals) in output_adjoint_1d(row).iter().enumerate() {
                         store(dm, (i * 6 + j) * block + tile * o + o0, vals, len);
                     }
                 }
