@@ -8,19 +8,12 @@ use std::process::Command;
 use burn::tensor::Device;
 use kindling_core::data::split::{RandomSplitter, Splitter};
 use kindling_core::nn::emb_sz_rule;
+use kindling_tabular::datasets::{ADULT_CAT as CATS, ADULT_COLUMNS, ADULT_CONT as CONTS, adult_read_options};
 use kindling_tabular::prelude::*;
 use kindling_tests::{golden, repo_root, shared};
 
-const NAMES: &str = "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country,salary";
-const CATS: [&str; 6] = ["workclass", "education", "marital-status", "occupation", "relationship", "race"];
-const CONTS: [&str; 3] = ["age", "fnlwgt", "education-num"];
-
-fn adult_options() -> ReadOptions {
-    ReadOptions { has_header: false, names: Some(NAMES.split(',').map(String::from).collect()), ..ReadOptions::default() }
-}
-
 fn adult() -> Table {
-    read_table(&shared().join("data/adult/adult.data"), &adult_options(), None).unwrap()
+    read_table(&shared().join("data/adult/adult.data"), &adult_read_options(), None).unwrap()
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -187,7 +180,7 @@ fn command_line_trains_then_predicts_the_real_test_file() {
         .arg(out.join("model.safetensors"))
         .arg("--csv")
         .arg(shared().join("data/adult/adult.test"))
-        .args(["--no-header", "--skip-rows", "1", "--names", NAMES, "--out"])
+        .args(["--no-header", "--skip-rows", "1", "--names", &ADULT_COLUMNS.join(","), "--out"])
         .arg(&preds)
         .output()
         .unwrap();

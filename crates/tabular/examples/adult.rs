@@ -17,13 +17,12 @@ use std::time::Instant;
 
 use kindling_core::optim::{OptimizerConfig, ParamGroups};
 use kindling_core::prelude::*;
+use kindling_tabular::datasets::{ADULT_CAT, ADULT_CONT, adult_read_options};
 use kindling_tabular::prelude::*;
 
 // Tensor code allocates many small buffers: mimalloc is about a third faster here.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const NAMES: &str = "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country,salary";
 
 fn main() -> kindling_core::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -34,7 +33,7 @@ fn main() -> kindling_core::Result<()> {
     let (lr, wd, ps, embed_p) = (number(1e-3), number(0.01), number(0.0), number(0.0));
     let layers: Option<Vec<usize>> = args.next().map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect());
     let read = if file.file_name().is_some_and(|n| n == "adult.data") {
-        ReadOptions { has_header: false, names: Some(NAMES.split(',').map(String::from).collect()), ..ReadOptions::default() }
+        adult_read_options()
     } else {
         ReadOptions::default()
     };
@@ -43,8 +42,8 @@ fn main() -> kindling_core::Result<()> {
     let mut accuracies = Vec::new();
     for &seed in &seeds {
         let t = Instant::now();
-        let cat = ["workclass", "education", "marital-status", "occupation", "relationship", "race"].map(String::from).to_vec();
-        let cont = ["age", "fnlwgt", "education-num"].map(String::from).to_vec();
+        let cat = ADULT_CAT.map(String::from).to_vec();
+        let cont = ADULT_CONT.map(String::from).to_vec();
         let roles = resolve(&table, Some("salary"), Some(cat), Some(cont), None)?;
         let splits = RandomSplitter::new(0.2, seed).split(&table.n_rows())?;
         let data = TabularData::new(&table, roles, splits)?;

@@ -1,4 +1,4 @@
-//! The fetched data sets kindling-tabular reads (`--dataset NAME`), in their archives' layouts.
+//! The data sets kindling-tabular knows: the fetched ones (`--dataset NAME`), in their archives' layouts, and the raw UCI Adult files.
 
 use std::path::PathBuf;
 
@@ -15,4 +15,28 @@ pub fn locate(name: &str) -> Result<(PathBuf, Option<&'static str>)> {
         "adult_sample" => Ok((dataset_dir("adult_sample", "adult_sample")?.join("adult.csv"), Some("salary"))),
         other => Err(Error::invalid("--dataset", format!("'{other}' is not a tabular data set kindling knows (adult_sample); use --csv for any table"))),
     }
+}
+
+/// The column names of the raw UCI Adult files (`adult.data`, `adult.test`), which have no
+/// header line.
+pub const ADULT_COLUMNS: [&str; 15] = [
+    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation", "relationship", "race", "sex",
+    "capital-gain", "capital-loss", "hours-per-week", "native-country", "salary",
+];
+
+/// The categorical columns of chapter 1's Adult model (fastbook's and the fastai peer's).
+pub const ADULT_CAT: [&str; 6] = ["workclass", "education", "marital-status", "occupation", "relationship", "race"];
+
+/// The continuous columns of chapter 1's Adult model.
+pub const ADULT_CONT: [&str; 3] = ["age", "fnlwgt", "education-num"];
+
+/// How to read a raw UCI Adult file: no header, [`ADULT_COLUMNS`] as the names.
+///
+/// ```
+/// let read = kindling_tabular::datasets::adult_read_options();
+/// assert!(!read.has_header);
+/// assert_eq!(read.names.unwrap().last().map(String::as_str), Some("salary"));
+/// ```
+pub fn adult_read_options() -> crate::read::ReadOptions {
+    crate::read::ReadOptions { has_header: false, names: Some(ADULT_COLUMNS.map(String::from).to_vec()), ..Default::default() }
 }

@@ -51,9 +51,10 @@ fn run_peer(python: &Path, script: &str, args: &[String], metric_key: &str) -> R
 /// `fit_one_cycle(3)` at 1e-3. `seed` seeds the split, the initialisation and the shuffling.
 /// Returns (accuracy, valid loss, training rows).
 fn adult_run(table: &kindling_tabular::Table, seed: u64) -> Result<(f64, f64, usize), String> {
+    use kindling_tabular::datasets::{ADULT_CAT, ADULT_CONT};
     use kindling_tabular::prelude::*;
-    let cats = ["workclass", "education", "marital-status", "occupation", "relationship", "race"].map(String::from).to_vec();
-    let conts = ["age", "fnlwgt", "education-num"].map(String::from).to_vec();
+    let cats = ADULT_CAT.map(String::from).to_vec();
+    let conts = ADULT_CONT.map(String::from).to_vec();
     let roles = resolve(table, Some("salary"), Some(cats), Some(conts), None).map_err(|e| e.to_string())?;
     let splits = RandomSplitter::new(0.2, seed).split(&table.n_rows()).map_err(|e| e.to_string())?;
     let data = TabularData::new(table, roles, splits).map_err(|e| e.to_string())?;
@@ -73,11 +74,10 @@ fn adult_run(table: &kindling_tabular::Table, seed: u64) -> Result<(f64, f64, us
 const SPREAD_SEEDS: std::ops::RangeInclusive<u64> = 1..=20;
 
 fn tabular(data: &Path, peer: Option<&Path>) -> Result<Vec<Row>, String> {
-    use kindling_tabular::prelude::*;
+    use kindling_tabular::datasets::adult_read_options;
+    use kindling_tabular::read::read_table;
     let file = data.join("adult/adult.data");
-    let names = "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country,salary";
-    let read = ReadOptions { has_header: false, names: Some(names.split(',').map(String::from).collect()), ..ReadOptions::default() };
-    let table = read_table(&file, &read, None).map_err(|e| e.to_string())?;
+    let table = read_table(&file, &adult_read_options(), None).map_err(|e| e.to_string())?;
     // Timed as the peer times it: from the loaded table to the validated model.
     let t = Instant::now();
     let (acc, loss, n_train) = adult_run(&table, 42)?;
