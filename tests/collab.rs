@@ -2,12 +2,13 @@
 //! never repeat what a user rated, bad input, and the command line from training to analysis.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use burn::tensor::Device;
 use kindling_collab::model::CollabModelConfig;
 use kindling_collab::ratings::{RatingColumns, Ratings};
+use kindling_core::data::split::{RandomSplitter, Splitter};
 use kindling_tabular::read::ReadOptions;
 use kindling_tests::{golden, repo_root};
 
@@ -27,6 +28,21 @@ fn run_ok(cmd: &mut Command) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout
+}
+
+/// The validation MSE of the simplest model there is, predicting every rating with the mean of
+/// the training ratings, on the split `train` makes by default (20%, seed 42). A model that
+/// learned nothing from the users and items scores about this.
+fn mean_rating_mse(ratings: &Path, cols: RatingColumns) -> f64 {
+    let r = Ratings::read(ratings, &ReadOptions::default(), &cols).unwrap();
+    let s = RandomSplitter::new(0.2, 42).split(&r.len()).unwrap();
+    let mean = s.train.iter().map(|&k| r.ratings[k] as f64).sum::<f64>() / s.train.len() as f64;
+    s.valid.iter().map(|&k| (r.ratings[k] as f64 - mean).powi(2)).sum::<f64>() / s.valid.len() as f64
+}
+
+fn valid_mse(run: &Path) -> f64 {
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    metrics["final"]["valid_loss"].as_f64().unwrap()
 }
 
 #[test]
@@ -72,9 +88,11 @@ fn trains_recommends_unseen_items_and_analyzes_on_movielens_titles() {
     let out = run_ok(cli().args(["train", "--ratings"]).arg(&ratings).args(["--item", "title", "--user", "userId", "--rating", "rating", "--epochs", "3", "--out"]).arg(&run));
     assert!(out.contains("21782 ratings of 'title' by 'userId'") && out.contains("62 repeated (user, item) ratings dropped"), "{out}");
     assert!(out.contains("2 ratings without a user or item id were skipped (the first is row 11738)"), "{out}");
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    let mse = metrics["final"]["valid_loss"].as_f64().unwrap();
-    assert!(mse < 1.1, "valid MSE {mse}");
+    let mse = valid_mse(&run);
+    let cols = RatingColumns { user: Some("userId".into()), item: Some("title".into()), rating: Some("rating".into()) };
+    let baseline = mean_rating_mse(&ratings, cols);
+    eprintln!("dot-product model: valid MSE {mse:.4}, the mean predictor's {baseline:.4}");
+    assert!(mse < 1.1 && mse < BEAT_THE_MEAN * baseline, "valid MSE {mse}, predicting the mean rating {baseline}");
     let model = run.join("model.safetensors");
 
     let predictor = kindling_collab::CollabPredictor::load(&model, &Device::flex()).unwrap();
@@ -120,13 +138,49 @@ fn trains_recommends_unseen_items_and_analyzes_on_movielens_titles() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A trained model's validation MSE must be below this share of the mean predictor's.
+const BEAT_THE_MEAN: f64 = 0.9;
+
 #[test]
 fn the_neural_model_trains_too() {
     let dir = tmp("nn");
     let run = dir.join("run");
     let ratings = repo_root().join("datasets/movielens-small/ratings.csv");
     run_ok(cli().args(["train", "--ratings"]).arg(&ratings).args(["--use-nn", "--epochs", "1", "--out"]).arg(&run));
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
-    assert!(metrics["final"]["valid_loss"].as_f64().unwrap() < 1.5, "{metrics}");
+    let mse = valid_mse(&run);
+    // The default columns: userId, movieId, rating.
+    let baseline = mean_rating_mse(&ratings, RatingColumns::default());
+    eprintln!("neural model: valid MSE {mse:.4}, the mean predictor's {baseline:.4}");
+    assert!(mse < BEAT_THE_MEAN * baseline, "valid MSE {mse}, predicting the mean rating {baseline}");
+    // The neural model has no item biases, and analyze says so rather than skipping them.
+    let out = run_ok(cli().args(["analyze", "--model"]).arg(run.join("model.safetensors")).args(["--top", "100", "--out"]).arg(&dir));
+    assert!(out.contains("no item bias listing") && out.contains("--use-nn"), "{out}");
+    assert!(!out.contains("lowest item biases"), "{out}");
+    assert_eq!(&std::fs::read(dir.join("pca.png")).unwrap()[1..4], b"PNG");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_one_factor_model_is_analyzed_without_a_map() {
+    let dir = tmp("one-factor");
+    let ratings = dir.join("ratings.csv");
+    let mut text = String::from("user,item,rating\n");
+    for u in 0..30 {
+        for i in 0..20 {
+            if (u + i) % 3 != 0 {
+                text.push_str(&format!("{u},{i},{}\n", 1 + (u * i) % 5));
+            }
+        }
+    }
+    std::fs::write(&ratings, text).unwrap();
+    let run = dir.join("run");
+    run_ok(cli().args(["train", "--ratings"]).arg(&ratings).args(["--n-factors", "1", "--y-range", "0.5,5.5", "--epochs", "1", "--bs", "16", "--out"]).arg(&run));
+    let p = kindling_collab::CollabPredictor::load(&run.join("model.safetensors"), &Device::flex()).unwrap();
+    assert_eq!((p.config.n_factors, p.config.y_range), (1, Some((0.5, 5.5))), "--y-range low,high is used");
+    let out = run_ok(cli().args(["analyze", "--model"]).arg(run.join("model.safetensors")).arg("--out").arg(&dir));
+    // The bias listing still works; the two-component map is explained, not attempted.
+    assert!(out.contains("lowest item biases") && out.contains("highest item biases"), "{out}");
+    assert!(out.contains("no PCA map") && out.contains("1 factor per item"), "{out}");
+    assert!(!dir.join("pca.png").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -142,3 +142,24 @@ fn sigmoid_range_matches_fastai() {
         assert!(close(*got as f64, want, 1e-6), "{got} vs {want}");
     }
 }
+
+#[test]
+fn lr_find_suggestions_on_the_production_slice_match_fastai() {
+    // fastai's `lr_find` suggests from the curve sliced to [num_it / 10, len - 5), as
+    // `LrFindResult::from_curve` does; `tests/golden/lr_find_slices.py` made these with fastai.
+    let path = kindling_tests::repo_root().join("tests/golden/lr_find_slices.json");
+    let g: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let num_it = g["num_it"].as_u64().unwrap() as usize;
+    let lrs = floats(&g["lrs"]);
+    let curves = g["curves"].as_object().unwrap();
+    assert_eq!(curves.len(), 3);
+    for (name, c) in curves {
+        let r = kindling_core::learner::LrFindResult::from_curve(lrs.clone(), floats(&c["losses"]), num_it);
+        let s = &c["suggestions"];
+        for (which, got) in [("valley", r.valley), ("slide", r.slide), ("minimum", r.minimum), ("steep", r.steep)] {
+            let want = s[which].as_f64().unwrap();
+            let got = got.unwrap_or_else(|| panic!("{name}: no {which}"));
+            assert!(close(got, want, 1e-6), "{name} {which}: {got} vs fastai's {want}");
+        }
+    }
+}

@@ -107,6 +107,77 @@ fn corrupt_or_truncated_model_files_are_refused() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A model file's header: where its JSON text sits, so a test can edit it byte for byte.
+fn header_span(bytes: &[u8]) -> std::ops::Range<usize> {
+    8..8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize
+}
+
+#[test]
+fn the_checksum_covers_the_header_and_reheader_writes_a_new_one() {
+    let learn = learner(2, 8);
+    let dir = std::env::temp_dir().join(format!("kindling-header-sum-{}", std::process::id()));
+    let path = dir.join("m.safetensors");
+    let header = ModelHeader::new("mnist37", serde_json::json!({"hidden": 8}), serde_json::json!({}), vec!["three".into(), "seven".into()]);
+    export::export(&path, &learn.model().valid(), &header).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    // A class renamed in place (same length, so the safetensors layout stays valid).
+    let span = header_span(&good);
+    let text = String::from_utf8(good[span.clone()].to_vec()).unwrap();
+    assert!(text.contains("seven"));
+    let mut edited = good.clone();
+    edited[span].copy_from_slice(text.replace("seven", "SEVEN").as_bytes());
+    std::fs::write(&path, &edited).unwrap();
+    let err = export::read(&path).unwrap_err().to_string();
+    assert!(err.contains("m.safetensors") && err.contains("checksum"), "{err}");
+
+    // Renaming classes on purpose goes through `reheader`, which signs the new header.
+    std::fs::write(&path, &good).unwrap();
+    let renamed = ModelHeader { classes: vec!["3".into(), "7".into()], ..header.clone() };
+    let copy = dir.join("renamed.safetensors");
+    export::reheader(&path, &copy, &renamed).unwrap();
+    let (read_back, bytes) = export::read(&copy).unwrap();
+    assert_eq!(read_back, renamed);
+    let loaded = export::load(&copy, Mlp::new(784, 8, 2, &Device::flex()), bytes).unwrap();
+    assert_eq!(weights(&loaded), weights(learn.model()));
+    assert_eq!(std::fs::read(&path).unwrap(), good, "the source is untouched");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn format_version_1_files_are_still_read() {
+    // Version 1 wrote the checksum over the weights only: rewrite a file that way by hand.
+    let learn = learner(2, 8);
+    let dir = std::env::temp_dir().join(format!("kindling-header-v1-{}", std::process::id()));
+    let path = dir.join("m.safetensors");
+    let mut header = ModelHeader::new("mnist37", serde_json::json!({"hidden": 8}), serde_json::json!({}), vec![]);
+    header.format_version = 1;
+    export::export(&path, &learn.model().valid(), &header).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let span = header_span(&bytes);
+    let mut st: serde_json::Value = serde_json::from_slice(&bytes[span.clone()]).unwrap();
+    let data_sum = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&bytes[span.end..]).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    st["__metadata__"]["kindling.sha256"] = serde_json::Value::String(data_sum);
+    let mut head = serde_json::to_vec(&st).unwrap();
+    while head.len() % 8 != 0 {
+        head.push(b' ');
+    }
+    let mut v1 = (head.len() as u64).to_le_bytes().to_vec();
+    v1.extend_from_slice(&head);
+    v1.extend_from_slice(&bytes[span.end..]);
+    std::fs::write(&path, &v1).unwrap();
+    let (read_back, _) = export::read(&path).unwrap();
+    assert_eq!(read_back.format_version, 1);
+    // A version this build does not know is refused by name.
+    header.format_version = 99;
+    export::export(&path, &learn.model().valid(), &header).unwrap();
+    let err = export::read(&path).unwrap_err().to_string();
+    assert!(err.contains("v99"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn nan_in_the_data_stops_training_naming_epoch_and_batch() {
     let mut items = mnist37_items(None).unwrap();
@@ -176,18 +247,21 @@ fn freezing_keeps_the_body_fixed_and_unfreezing_trains_it() {
 }
 
 #[test]
-fn a_training_set_smaller_than_nothing_is_an_error_not_a_panic() {
+fn one_training_item_trains_as_one_partial_batch_and_none_is_an_error() {
     let items: Vec<_> = mnist37_items(None).unwrap().into_iter().take(10).collect();
+    // Nothing to train on: refused when the split is made, with the sizes.
+    let err = IndexSplitter::new((0..10).collect()).split(&items.len()).unwrap_err().to_string();
+    assert!(err.contains("training set empty"), "{err}");
+    // One training item and a batch of 64: the partial batch is kept, so it trains …
     let splits = IndexSplitter::new((1..10).collect()).split(&items.len()).unwrap();
     let ds = Arc::new(VecDataset::new(items));
     let dls = DataLoaders::from_splits(ds, &splits, Arc::new(ClassBatcher), 64, 0, Device::flex()).unwrap();
     let mut learn = Learner::new(Mlp::new(784, 4, 2, &Device::flex()), &dls, CrossEntropyLoss).quiet();
-    // One training item and a batch of 64: the partial batch is kept, so it trains …
     learn.fit(1, 1e-3).unwrap();
     assert_eq!(learn.recorder.losses.len(), 1);
+    assert!(learn.recorder.losses[0].is_finite());
     // … and a negative learning rate is refused.
     assert!(learn.fit(1, -1.0).unwrap_err().to_string().contains("learning rate"));
-    let _ = learn.model().clone().valid();
 }
 
 #[test]
@@ -216,4 +290,45 @@ fn test_time_augmentation_blends_augmented_and_plain_predictions() {
     assert!(tta.probs.values.chunks(2).all(|r| (r[0] + r[1] - 1.0).abs() < 1e-5), "still probabilities");
     assert_eq!(tta.losses.len(), plain.losses.len());
     assert_eq!(learn.tta(&aug, 3, 0.25).unwrap().probs.values, tta.probs.values, "seeded: the same passes again");
+}
+
+/// The MNIST 3-vs-7 fixture binary's `train`, which takes the flags every task binary shares.
+fn mnist37_train(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mnist37"))
+        .args(["train", "--epochs", "1", "--hidden", "16", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn lr_find_as_the_learning_rate_trains_with_the_valley_suggestion() {
+    let dir = std::env::temp_dir().join(format!("kindling-lr-find-flag-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = mnist37_train(&dir, &["--lr", "find", "--bs", "32"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let found: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("lr_find.json")).unwrap()).unwrap();
+    let valley = found["valley"].as_f64().unwrap();
+    assert!(stdout.contains(&format!("training with lr_find's valley, {valley:.2e}")), "{stdout}");
+    assert!(dir.join("lr_find.png").exists() && dir.join("model.safetensors").exists());
+    // The sweep is not part of the run: one epoch of training is recorded.
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["epochs"].as_array().unwrap().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_epoch_of_few_batches_warns_and_suggests_a_smaller_batch_size() {
+    let dir = std::env::temp_dir().join(format!("kindling-few-batches-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = mnist37_train(&dir, &["--bs", "1024"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: an epoch is only") && stderr.contains("--bs"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let quiet = mnist37_train(&dir, &["--bs", "32"]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("warning"), "{}", String::from_utf8_lossy(&quiet.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

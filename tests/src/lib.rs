@@ -1,6 +1,8 @@
 //! Shared pieces of kindling's end-to-end tests: where the shared data and golden values are,
 //! the MNIST 3-vs-7 sample as items, and a small MLP to train on it.
 
+pub mod bad_input;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -2,7 +2,8 @@
 //!
 //! - `fetch NAME [--from PATH|URL] [--to DIR]`, `list`: data sets with checksums, into a cache;
 //! - `run PIPELINE`: the book's experiments as pipelines of the task commands (`ch1`);
-//! - `bench TASK|all [--peer PYTHON]`: benchmarks on `../shared/data`, side by side with fastai.
+//! - `bench TASK|all [--peer PYTHON]`: benchmarks on `../shared/data`, side by side with fastai;
+//! - `check-debug`: the bad-input suite in the debug profile, where arithmetic overflow panics.
 
 // Tensor code allocates many small buffers: mimalloc is about a third faster than the
 // system allocator on the tabular benchmark.
@@ -10,6 +11,7 @@
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod check_debug;
 mod fetch;
 mod manifest;
 mod pipeline;
@@ -63,7 +65,13 @@ enum Command {
         /// The data folder (default: $KINDLING_DATA or ../shared/data).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Threads for kindling: the default, 2, matches the peer scripts' `torch.set_num_threads(2)`.
+        #[arg(long, default_value_t = bench::PEER_THREADS)]
+        threads: usize,
     },
+    /// Run the bad-input suite (tests/bad_input) built in the debug profile, where arithmetic
+    /// overflow panics instead of wrapping. Builds every dependency once more, unoptimised.
+    CheckDebug,
 }
 
 fn main() -> ExitCode {
@@ -89,7 +97,8 @@ fn main() -> ExitCode {
             Ok(())
         })(),
         Command::Run { pipeline } => pipeline::run(&pipeline),
-        Command::Bench { what, peer, data } => bench::run(&what, peer.as_deref(), data),
+        Command::Bench { what, peer, data, threads } => bench::run(&what, peer.as_deref(), data, threads),
+        Command::CheckDebug => check_debug::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

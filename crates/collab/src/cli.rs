@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
 use kindling_core::data::split::{RandomSplitter, Splitter};
 use kindling_core::learner::{RunInfo, SplitSizes};
 use kindling_core::plot::{ChartSpec, scatter_labeled};
@@ -32,20 +33,23 @@ enum Command {
     Train {
         #[command(flatten)]
         data: DataArgs,
-        /// Factors per user and item.
-        #[arg(long, default_value_t = 50)]
+        /// Factors per user and item of the dot-product model (at least 1; the neural model
+        /// sizes its embeddings by fastai's rule instead).
+        #[arg(long, default_value_t = 50, conflicts_with = "use_nn", value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
         n_factors: usize,
         /// Use the neural model (EmbeddingNN) instead of the dot product.
         #[arg(long)]
         use_nn: bool,
-        /// Hidden layers of the neural model, comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "100,50")]
-        layers: Vec<usize>,
-        /// Output range `low,high` (default: 0 to the highest rating + 0.5).
-        #[arg(long, value_delimiter = ',', num_args = 2)]
-        y_range: Option<Vec<f64>>,
+        /// Hidden layers of the neural model, comma separated, each at least 1 (needs --use-nn;
+        /// default 100,50).
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+        layers: Option<Vec<usize>>,
+        /// Output range `low,high`, finite and low below high (default: 0 to the highest
+        /// rating + 0.5).
+        #[arg(long, allow_hyphen_values = true, value_parser = y_range)]
+        y_range: Option<(f64, f64)>,
         /// Weight decay (fastbook: 0.1).
-        #[arg(long, default_value_t = 0.1)]
+        #[arg(long, default_value_t = 0.1, allow_hyphen_values = true, value_parser = non_negative_f64)]
         wd: f64,
         #[command(flatten)]
         common: TrainArgs,
@@ -93,9 +97,9 @@ enum Command {
         /// A table of item id (first column) and title (second column) to label items with.
         #[arg(long)]
         titles: Option<PathBuf>,
-        /// Field separator of the titles table.
-        #[arg(long, default_value = "\\t")]
-        titles_sep: String,
+        /// Field separator of the titles table (needs --titles; default tab).
+        #[arg(long)]
+        titles_sep: Option<String>,
         /// Items listed at each end of the bias ranking.
         #[arg(long, default_value_t = 5)]
         n: usize,
@@ -151,14 +155,14 @@ struct DataArgs {
     /// Rating column (default: the third).
     #[arg(long)]
     rating: Option<String>,
-    /// Field separator (`\t` for tab).
-    #[arg(long, default_value = ",")]
+    /// Field separator (`\t` for tab) of --ratings (a --dataset's layout is known).
+    #[arg(long, default_value = ",", conflicts_with = "dataset")]
     sep: String,
-    /// The file has no header line.
-    #[arg(long)]
+    /// --ratings has no header line (a --dataset's layout is known).
+    #[arg(long, conflicts_with = "dataset")]
     no_header: bool,
-    /// Share of ratings to validate on.
-    #[arg(long, default_value_t = 0.2)]
+    /// Share of ratings to validate on (above 0, below 1).
+    #[arg(long, default_value_t = 0.2, value_parser = fraction)]
     valid_pct: f64,
 }
 
@@ -167,6 +171,27 @@ fn separator(s: &str) -> Result<u8> {
         "\\t" | "tab" | "\t" => Ok(b'\t'),
         s if s.len() == 1 => Ok(s.as_bytes()[0]),
         s => Err(Error::invalid("--sep", format!("'{s}' is not a single character"))),
+    }
+}
+
+/// A finite number of at least 0 (weight decay).
+fn non_negative_f64(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(format!("{s} is not a finite number of at least 0")) }
+}
+
+/// A share strictly between 0 and 1.
+fn fraction(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v > 0.0 && v < 1.0 { Ok(v) } else { Err(format!("{s} is not a share above 0 and below 1")) }
+}
+
+/// `--y-range low,high`: two finite numbers, low below high.
+fn y_range(s: &str) -> std::result::Result<(f64, f64), String> {
+    let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| format!("'{s}' is not two numbers `low,high`"))?;
+    match v[..] {
+        [lo, hi] if lo.is_finite() && hi.is_finite() && lo < hi => Ok((lo, hi)),
+        _ => Err(format!("'{s}' is not two finite numbers `low,high` with low below high")),
     }
 }
 
@@ -211,19 +236,23 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train { data, n_factors, use_nn, layers, y_range, wd, common } => {
+            if layers.is_some() && !use_nn {
+                return Err(Error::invalid("--layers", "sizes the neural model's hidden layers: add --use-nn, or leave --layers out"));
+            }
+            // The data first: a run folder is made only for data that can be trained on.
+            let data = data.load(common.seed)?;
             prepare_run_dir(&common.out, common.resume)?;
             let device = common.device.device()?;
             device.seed(common.seed);
-            let data = data.load(common.seed)?;
             println!("{} users and {} items in training (plus the #na# slot)", data.users.len() - 1, data.items.len() - 1);
             let dls = data.dataloaders(common.bs, common.seed, &device)?;
-            let y_range = y_range.map(|v| (v[0], v[1]));
-            let config = default_config(&data, n_factors, use_nn.then_some(layers), y_range);
+            let config = default_config(&data, n_factors, use_nn.then(|| layers.unwrap_or_else(|| vec![100, 50])), y_range);
             let learn = collab_learner(&data, &dls, &config, wd, &device);
             let (train, valid, test) = data.splits.sizes();
             let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
             let mut learn = attach_run_dir(learn, &common, info)?;
-            learn.fit_one_cycle(common.epochs, common.lr.unwrap_or(5e-3))?;
+            let lr = train_lr(&mut learn, &common, 5e-3)?;
+            learn.fit_one_cycle(common.epochs, lr)?;
             let path = common.out.join("model.safetensors");
             export_collab(&path, learn.model(), &config, &data)?;
             println!("model written to {}", path.display());
@@ -234,7 +263,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let read = ReadOptions { separator: separator(&sep)?, ..ReadOptions::default() };
             let table = read_table(&pairs, &read, None)?;
             let (uc, ic) = (&p.pre.columns.0, &p.pre.columns.1);
-            let pick = |name: &String, k: usize| table.get(name).or_else(|| table.columns.get(k)).ok_or_else(|| Error::MissingColumn { name: name.clone(), available: table.names.join(", ") });
+            let pick = |name: &String, k: usize| table.get(name).or_else(|| table.columns.get(k)).ok_or_else(|| Error::bad_file(&pairs, format!("no '{name}' column, and no column {} to use instead; the columns are: {}", k + 1, table.names.join(", "))));
             let (users, items) = (pick(uc, 0)?, pick(ic, 1)?);
             let mut csv = format!("{uc},{ic},prediction,note\n");
             let mut known = Vec::new();
@@ -273,7 +302,12 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Analyze { model, titles, titles_sep, n, top, label, out } => analyze(&model.load()?, titles, &titles_sep, n, top, label, &out),
+        Command::Analyze { model, titles, titles_sep, n, top, label, out } => {
+            if titles_sep.is_some() && titles.is_none() {
+                return Err(Error::invalid("--titles-sep", "is the separator of the --titles table: give --titles too, or leave --titles-sep out"));
+            }
+            analyze(&model.load()?, titles, titles_sep.as_deref().unwrap_or("\\t"), n, top, label, &out)
+        }
         Command::LrFind { data, common } => {
             let device = common.device.device()?;
             device.seed(common.seed);
@@ -302,18 +336,30 @@ fn analyze(p: &CollabPredictor, titles: Option<PathBuf>, sep: &str, n: usize, to
     }
     // Only items rated in training have learned factors.
     let rated: Vec<usize> = (1..names.len()).filter(|&i| p.pre.item_counts[i] > 0).collect();
-    if let Ok(bias) = p.item_biases() {
-        let mut order = rated.clone();
-        order.sort_by(|&a, &b| bias[a].total_cmp(&bias[b]));
-        let show = |idx: &[usize]| idx.iter().map(|&i| format!("{} ({:.3})", names[i], bias[i])).collect::<Vec<_>>().join("; ");
-        println!("lowest item biases (liked less than their ratings' users would predict): {}", show(&order[..n.min(order.len())]));
-        let hi: Vec<usize> = order.iter().rev().take(n).copied().collect();
-        println!("highest item biases: {}", show(&hi));
+    match p.item_biases() {
+        Some(bias) => {
+            let bias = bias?;
+            let mut order = rated.clone();
+            order.sort_by(|&a, &b| bias[a].total_cmp(&bias[b]));
+            let show = |idx: &[usize]| idx.iter().map(|&i| format!("{} ({:.3})", names[i], bias[i])).collect::<Vec<_>>().join("; ");
+            println!("lowest item biases (liked less than their ratings' users would predict): {}", show(&order[..n.min(order.len())]));
+            let hi: Vec<usize> = order.iter().rev().take(n).copied().collect();
+            println!("highest item biases: {}", show(&hi));
+        }
+        None => println!("no item bias listing: the neural model (--use-nn) has no bias per item (the dot-product model has)"),
     }
     let mut by_count = rated;
     by_count.sort_by(|&a, &b| p.pre.item_counts[b].cmp(&p.pre.item_counts[a]).then(a.cmp(&b)));
     by_count.truncate(top);
     let (f, d) = p.item_factors()?;
+    if d < 2 {
+        println!("no PCA map: it plots two principal components of the item factors, and this model has {d} factor{} per item", if d == 1 { "" } else { "s" });
+        return Ok(());
+    }
+    if by_count.len() < 2 || label == 0 {
+        println!("no PCA map: it needs at least 2 items (--top {top}; {} were rated in training) and 1 label (--label {label})", p.pre.item_counts.iter().filter(|&&c| c > 0).count());
+        return Ok(());
+    }
     let x: Vec<f32> = by_count.iter().flat_map(|&i| f[i * d..(i + 1) * d].iter().copied()).collect();
     let comps = pca(&x, by_count.len(), d, 2);
     let points: Vec<(f64, f64, String)> = by_count.iter().take(label).enumerate().map(|(r, &i)| (comps[r * 2], comps[r * 2 + 1], names[i].clone())).collect();

@@ -5,6 +5,7 @@
 use burn::module::Module;
 use burn::nn::Embedding;
 use burn::tensor::{Device, Int, Tensor};
+use kindling_core::export::{Fault, TensorShapes};
 use kindling_core::learner::TaskModel;
 use kindling_core::nn::{SigmoidRange, emb_sz_rule, embedding};
 use kindling_tabular::model::{TabularModel, TabularModelConfig};
@@ -51,6 +52,74 @@ impl CollabModelConfig {
                 CollabModel::Nn(cfg.init(device))
             }
         }
+    }
+}
+
+impl CollabModelConfig {
+    /// `Ok` when these sizes describe exactly the tensors of a model file (names and shapes),
+    /// so that the model built from them fits the weights; otherwise a fault naming the `arch`
+    /// field at odds with the tensors. Checked before [`init`](Self::init), so an edited size
+    /// can never allocate a model of another shape.
+    pub fn check_tensors(&self, tensors: &TensorShapes) -> Result<(), Fault> {
+        if let Some((lo, hi)) = self.y_range
+            && !(lo.is_finite() && hi.is_finite() && lo < hi)
+        {
+            return Err(Fault::new("arch.y_range", format!("({lo}, {hi}) is not a range of finite numbers, low before high")));
+        }
+        let mut expected: Vec<(String, Vec<usize>, &str)> = Vec::new();
+        let mut want = |name: String, shape: Vec<usize>, field: &'static str| expected.push((name, shape, field));
+        match &self.nn_layers {
+            None => {
+                for (who, rows, field) in [("u", self.n_users, "arch.n_users"), ("i", self.n_items, "arch.n_items")] {
+                    // The rows first, so an edited count is named rather than the factors.
+                    let name = format!("Dot.{who}_weight.weight");
+                    if let Ok(d) = tensors.dims(&name)
+                        && d.len() == 2
+                        && d[0] == rows
+                    {
+                        want(name, vec![rows, self.n_factors], "arch.n_factors");
+                    } else {
+                        want(name, vec![rows, self.n_factors], field);
+                    }
+                    want(format!("Dot.{who}_bias.weight"), vec![rows, 1], field);
+                }
+            }
+            Some(layers) => {
+                if let Some(k) = layers.iter().position(|&w| w == 0) {
+                    return Err(Fault::new("arch.nn_layers", format!("hidden layer {} has width 0", k + 1)));
+                }
+                let (wu, wi) = (emb_sz_rule(self.n_users), emb_sz_rule(self.n_items));
+                want("Nn.embeds.0.weight".into(), vec![self.n_users, wu], "arch.n_users");
+                want("Nn.embeds.1.weight".into(), vec![self.n_items, wi], "arch.n_items");
+                let mut sizes = vec![wu + wi];
+                sizes.extend(layers);
+                sizes.push(1);
+                let n = sizes.len() - 1;
+                for k in 0..n {
+                    want(format!("Nn.layers.{k}.lin.weight"), vec![sizes[k], sizes[k + 1]], "arch.nn_layers");
+                    if k + 1 == n {
+                        want(format!("Nn.layers.{k}.lin.bias"), vec![sizes[k + 1]], "arch.nn_layers");
+                    } else {
+                        for p in ["gamma", "beta", "running_mean", "running_var"] {
+                            want(format!("Nn.layers.{k}.bn.{p}"), vec![sizes[k + 1]], "arch.nn_layers");
+                        }
+                    }
+                }
+            }
+        }
+        for (name, shape, field) in &expected {
+            if !tensors.0.contains_key(name) {
+                // Only another kind of model, or another number of layers, names other tensors.
+                let model = if self.nn_layers.is_some() { "the neural model" } else { "the dot-product model" };
+                return Err(Fault::new("arch.nn_layers", format!("describes {model}, which has a tensor `{name}` {shape:?}, but the file has no such tensor")));
+            }
+            tensors.expect(name, shape, field)?;
+        }
+        let extra: Vec<&str> = tensors.0.keys().map(String::as_str).filter(|k| !expected.iter().any(|(n, _, _)| n == k)).collect();
+        if !extra.is_empty() {
+            return Err(Fault::new("arch", format!("describes a model without the file's tensors {}", extra.join(", "))));
+        }
+        Ok(())
     }
 }
 

@@ -1,12 +1,14 @@
 //! A trained recommender: export, predictions for pairs, recommendations, similar items, and
 //! chapter 8's look inside the embeddings.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use kindling_core::export;
+use kindling_core::export::{self, Fault};
 use kindling_core::{Error, Result};
+use kindling_tabular::procs::NA;
 use serde::{Deserialize, Serialize};
 
 use crate::data::CollabData;
@@ -44,7 +46,7 @@ pub fn export_collab(path: &Path, model: &CollabModel, config: &CollabModelConfi
         s.sort_unstable();
     }
     let pre = CollabPreprocessing { users: data.users.clone(), items: data.items.clone(), columns: data.ratings.columns.clone(), seen, item_counts };
-    export::export_task(path, model, TASK, config, &pre, Vec::new())
+    export::export_task(path, model, TASK, config, &pre, Vec::new(), None)
 }
 
 /// A loaded recommender.
@@ -148,11 +150,172 @@ impl CollabPredictor {
         Ok(scored)
     }
 
-    /// Item biases (dot-product model only), by item row.
-    pub fn item_biases(&self) -> Result<Vec<f32>> {
+    /// Item biases by item row: `None` for the neural model, which has none.
+    pub fn item_biases(&self) -> Option<Result<Vec<f32>>> {
         match &self.model {
-            CollabModel::Dot(m) => m.i_bias.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}"))),
-            CollabModel::Nn(_) => Err(Error::invalid("analyze", "the neural model (--use-nn) has no item biases")),
+            CollabModel::Dot(m) => Some(m.i_bias.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("{e:?}")))),
+            CollabModel::Nn(_) => None,
         }
+    }
+}
+
+/// A header is trusted only as far as it agrees with its tensors: the architecture with the
+/// tensors' shapes ([`CollabModelConfig::check_tensors`]), then every table the predictor
+/// indexes with (vocabularies, `seen`, `item_counts`) with the architecture, so that an edited
+/// file is an error naming the field, never an index out of bounds.
+impl export::HeaderCheck<CollabModelConfig> for CollabPreprocessing {
+    fn check(&self, arch: &CollabModelConfig, classes: &[String], tensors: &export::TensorShapes) -> std::result::Result<(), Fault> {
+        if !classes.is_empty() {
+            return Err(Fault::new("classes", format!("has {} entries, but a collaborative-filtering model predicts ratings, not classes", classes.len())));
+        }
+        arch.check_tensors(tensors)?;
+        check_vocab("preprocessing.users.ids", &self.users, arch.n_users, "the user embedding's rows (arch.n_users)")?;
+        check_vocab("preprocessing.items.ids", &self.items, arch.n_items, "the item embedding's rows (arch.n_items)")?;
+        Fault::len("preprocessing.seen", self.seen.len(), arch.n_users, "the user rows (arch.n_users)")?;
+        Fault::len("preprocessing.item_counts", self.item_counts.len(), arch.n_items, "the item rows (arch.n_items)")?;
+        let mut counts = vec![0u32; arch.n_items];
+        for (u, rated) in self.seen.iter().enumerate() {
+            for (k, &i) in rated.iter().enumerate() {
+                let user = &self.users.ids[u];
+                if i as usize >= arch.n_items {
+                    return Err(Fault::new("preprocessing.seen", format!("user '{user}' (row {u}) rated item row {i}, but there are {} item rows", arch.n_items)));
+                }
+                if k > 0 && rated[k - 1] >= i {
+                    return Err(Fault::new("preprocessing.seen", format!("the item rows of user '{user}' (row {u}) are not in increasing order ({} then {i})", rated[k - 1])));
+                }
+                counts[i as usize] += 1;
+            }
+        }
+        if let Some(i) = (0..arch.n_items).find(|&i| counts[i] != self.item_counts[i]) {
+            return Err(Fault::new(
+                "preprocessing.item_counts",
+                format!("item '{}' (row {i}) has {} ratings, but preprocessing.seen lists {} users who rated it", self.items.ids[i], self.item_counts[i], counts[i]),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `#na#` at row 0, then distinct ids, as many as the embedding's `rows`.
+fn check_vocab(field: &str, v: &IdVocab, rows: usize, what: &str) -> std::result::Result<(), Fault> {
+    Fault::len(field, v.len(), rows, what)?;
+    if v.ids.first().map(String::as_str) != Some(NA) {
+        return Err(Fault::new(field, format!("row 0 is {:?}, not the `{NA}` row of unseen ids", v.ids.first().map(String::as_str).unwrap_or(""))));
+    }
+    let mut rows_of: HashMap<&str, usize> = HashMap::new();
+    for (k, id) in v.ids.iter().enumerate().skip(1) {
+        if let Some(first) = rows_of.insert(id.as_str(), k) {
+            return Err(Fault::new(field, format!("id '{id}' is listed twice (rows {first} and {k})")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use kindling_core::data::split::{RandomSplitter, Splitter};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::ratings::Ratings;
+
+    /// 12 users rating some of 9 items, split 80/20.
+    fn data() -> CollabData {
+        let (mut users, mut items, mut ratings) = (Vec::new(), Vec::new(), Vec::new());
+        for u in 0..12 {
+            for i in 0..9 {
+                if (u * 7 + i * 3) % 4 != 0 {
+                    users.push(format!("u{u}"));
+                    items.push(format!("film {i}"));
+                    ratings.push(1.0 + ((u + 2 * i) % 5) as f32);
+                }
+            }
+        }
+        let r = Ratings::dedup(users, items, ratings, ("user".into(), "item".into(), "rating".into()));
+        let splits = RandomSplitter::new(0.2, 42).split(&r.len()).unwrap();
+        CollabData::new(r, splits).unwrap()
+    }
+
+    fn exported(name: &str, nn_layers: Option<Vec<usize>>) -> (PathBuf, CollabData) {
+        let dir = std::env::temp_dir().join(format!("kindling-collab-unit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = data();
+        let config = crate::learner::default_config(&data, 3, nn_layers, None);
+        let path = dir.join("model.safetensors");
+        export_collab(&path, &config.init(&Device::flex()), &config, &data).unwrap();
+        (path, data)
+    }
+
+    /// Opens a copy of `src` whose header `edit` changed (with a valid checksum), and returns
+    /// the error, which must name `field`.
+    fn edited(src: &Path, tag: &str, field: &str, edit: impl FnOnce(&mut Value, &mut Value, &mut Vec<String>)) -> String {
+        let (mut header, _) = export::read(src).unwrap();
+        edit(&mut header.arch, &mut header.preprocessing, &mut header.classes);
+        let dst = src.with_file_name(format!("edited-{tag}.safetensors"));
+        export::reheader(src, &dst, &header).unwrap();
+        let err = match CollabPredictor::load(&dst, &Device::flex()) {
+            Ok(_) => panic!("{tag}: the edited file opened"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(&format!("`{field}`")) && err.contains(&dst.display().to_string()), "{tag}: {err}");
+        err
+    }
+
+    #[test]
+    fn an_exported_dot_model_passes_its_checks_and_every_edited_field_is_named() {
+        let (path, data) = exported("dot", None);
+        let p = CollabPredictor::load(&path, &Device::flex()).unwrap();
+        assert_eq!(p.pre.seen.len(), data.users.len());
+        let (nu, ni) = (data.users.len() as u64, data.items.len() as u64);
+
+        edited(&path, "seen-short", "preprocessing.seen", |_, pre, _| {
+            pre["seen"].as_array_mut().unwrap().pop();
+        });
+        let err = edited(&path, "seen-id", "preprocessing.seen", |_, pre, _| pre["seen"][1] = json!([ni + 5]));
+        assert!(err.contains(&format!("item row {}", ni + 5)), "{err}");
+        edited(&path, "seen-order", "preprocessing.seen", |_, pre, _| {
+            let s = pre["seen"][1].as_array_mut().unwrap();
+            s.reverse();
+        });
+        edited(&path, "counts-short", "preprocessing.item_counts", |_, pre, _| {
+            pre["item_counts"].as_array_mut().unwrap().pop();
+        });
+        edited(&path, "counts-value", "preprocessing.item_counts", |_, pre, _| {
+            let c = pre["item_counts"][1].as_u64().unwrap();
+            pre["item_counts"][1] = json!(c + 1);
+        });
+        edited(&path, "users-short", "preprocessing.users.ids", |_, pre, _| {
+            pre["users"]["ids"].as_array_mut().unwrap().pop();
+        });
+        let err = edited(&path, "items-dup", "preprocessing.items.ids", |_, pre, _| pre["items"]["ids"][2] = pre["items"]["ids"][1].clone());
+        assert!(err.contains("twice"), "{err}");
+        edited(&path, "items-na", "preprocessing.items.ids", |_, pre, _| pre["items"]["ids"][0] = json!("Heat"));
+        edited(&path, "n-users", "arch.n_users", |arch, _, _| arch["n_users"] = json!(nu + 1));
+        // A size that would allocate terabytes is refused before anything is built.
+        edited(&path, "n-items-huge", "arch.n_items", |arch, _, _| arch["n_items"] = json!(1u64 << 40));
+        edited(&path, "n-factors", "arch.n_factors", |arch, _, _| arch["n_factors"] = json!(4));
+        edited(&path, "nn-on-dot", "arch.nn_layers", |arch, _, _| arch["nn_layers"] = json!([10]));
+        edited(&path, "y-range", "arch.y_range", |arch, _, _| arch["y_range"] = json!([5.0, 1.0]));
+        edited(&path, "classes", "classes", |_, _, classes| classes.push("good".into()));
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn an_exported_neural_model_passes_its_checks_and_edited_layers_are_named() {
+        let (path, _) = exported("nn", Some(vec![8, 4]));
+        CollabPredictor::load(&path, &Device::flex()).unwrap();
+        edited(&path, "fewer", "arch.nn_layers", |arch, _, _| arch["nn_layers"] = json!([8]));
+        edited(&path, "more", "arch.nn_layers", |arch, _, _| arch["nn_layers"] = json!([8, 4, 2]));
+        edited(&path, "wider", "arch.nn_layers", |arch, _, _| arch["nn_layers"] = json!([8, 5]));
+        edited(&path, "zero", "arch.nn_layers", |arch, _, _| arch["nn_layers"] = json!([8, 0]));
+        edited(&path, "dot", "arch.nn_layers", |arch, _, _| arch["nn_layers"] = Value::Null);
+        edited(&path, "n-items", "arch.n_items", |arch, _, _| {
+            let n = arch["n_items"].as_u64().unwrap();
+            arch["n_items"] = json!(n + 40);
+        });
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 }

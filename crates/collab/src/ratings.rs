@@ -42,7 +42,7 @@ impl Ratings {
         let all = read_table(path, read, None)?;
         let pick = |given: &Option<String>, k: usize, what: &str| -> Result<String> {
             match given {
-                Some(c) => all.require(c).map(|_| c.clone()),
+                Some(c) => all.require(c).map(|_| c.clone()).map_err(|e| Error::bad_file(path, e.to_string())),
                 None => all.names.get(k).cloned().ok_or_else(|| Error::bad_file(path, format!("no {what} column: the table has {} columns", all.names.len()))),
             }
         };
@@ -51,17 +51,25 @@ impl Ratings {
         if n == 0 {
             return Err(Error::bad_file(path, "no ratings"));
         }
-        let (ucol, icol) = (all.require(&u)?, all.require(&i)?);
-        let ratings: Vec<f32> = match all.require(&r)? {
-            Column::Numeric { values, .. } => values
+        let column = |name: &str| all.require(name).map_err(|e| Error::bad_file(path, e.to_string()));
+        let (ucol, icol) = (column(&u)?, column(&i)?);
+        let bad = |k: usize, what: String| Error::bad_file(path, format!("row {}: rating '{r}' {what}", k + 1));
+        let finite = |k: usize, v: Option<f64>| match v {
+            Some(x) if x.is_finite() => Ok(x as f32),
+            _ => Err(bad(k, "is missing or not finite".into())),
+        };
+        let ratings: Vec<f32> = match column(&r)? {
+            Column::Numeric { values, .. } => values.iter().enumerate().map(|(k, v)| finite(k, *v)).collect::<Result<_>>()?,
+            // A column the reader kept as text: every value must still be a number.
+            Column::Text(t) => t
                 .iter()
                 .enumerate()
-                .map(|(k, v)| v.filter(|x| x.is_finite()).map(|x| x as f32).ok_or_else(|| Error::bad_file(path, format!("row {}: rating '{r}' is missing or not finite", k + 1))))
+                .map(|(k, v)| match v.as_deref().map(|s| s.trim().parse::<f64>()) {
+                    Some(Err(_)) => Err(bad(k, format!("is {:?}, not a number", v.as_deref().unwrap_or("")))),
+                    Some(Ok(x)) => finite(k, Some(x)),
+                    None => finite(k, None),
+                })
                 .collect::<Result<_>>()?,
-            Column::Text(t) => {
-                let (k, bad) = t.iter().enumerate().find(|(_, v)| v.as_deref().is_none_or(|s| s.parse::<f64>().is_err())).expect("a text column has a non-number");
-                return Err(Error::bad_file(path, format!("row {}: rating '{r}' is {:?}, not a number", k + 1, bad.as_deref().unwrap_or(""))));
-            }
         };
         // A rating without a user or an item cannot be learned from: skip it, and say so.
         let (mut users, mut items, mut kept) = (Vec::new(), Vec::new(), Vec::new());

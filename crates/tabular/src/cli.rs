@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
 use kindling_core::data::split::{ColSplitter, RandomSplitter, Splitter};
 use kindling_core::learner::{RunInfo, SplitSizes};
 use kindling_core::{DeviceChoice, Error, Result};
 use crate::prelude::*;
+use crate::roles::kind_note;
 
 /// Tabular models as fastai's `tabular_learner` builds them: embeddings for categorical columns,
 /// BatchNorm on continuous ones, and an MLP.
@@ -65,28 +66,40 @@ struct FormatArgs {
     /// Column names, comma separated.
     #[arg(long, value_delimiter = ',')]
     names: Option<Vec<String>>,
-    /// Field separator (one character; `\t` for tab).
-    #[arg(long, default_value = ",")]
-    sep: String,
-    /// Values that mean "missing", comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "NA,?")]
-    na: Vec<String>,
+    /// Field separator (one character; `\t` for tab) [default: `,`; for predict, the training
+    /// file's].
+    #[arg(long)]
+    sep: Option<String>,
+    /// Values that mean "missing", comma separated [default: `NA,?`; for predict, the training
+    /// file's].
+    #[arg(long, value_delimiter = ',')]
+    na: Option<Vec<String>>,
     /// Lines to skip at the top of the file.
     #[arg(long, default_value_t = 0)]
     skip_rows: usize,
 }
 
 impl FormatArgs {
-    fn options(&self) -> Result<ReadOptions> {
-        let sep = match self.sep.as_str() {
-            "\\t" | "tab" => b'\t',
-            s if s.len() == 1 => s.as_bytes()[0],
-            s => return Err(Error::invalid("--sep", format!("'{s}' is not a single character"))),
+    /// The options these flags ask for; `--sep` and `--na`, when not given, are `defaults`'
+    /// (the training file's, for predict). A given flag always wins.
+    fn options(&self, defaults: &ReadOptions) -> Result<ReadOptions> {
+        let sep = match self.sep.as_deref() {
+            None => defaults.separator,
+            Some("\\t" | "tab") => b'\t',
+            Some(s) if s.len() == 1 => s.as_bytes()[0],
+            Some(s) => return Err(Error::invalid("--sep", format!("'{s}' is not a single character"))),
         };
         if self.no_header && self.names.is_none() {
             return Err(Error::invalid("--names", "a file without a header needs --names"));
         }
-        Ok(ReadOptions { has_header: !self.no_header, names: self.names.clone(), separator: sep, na_values: self.na.clone(), skip_rows: self.skip_rows, trim: true })
+        Ok(ReadOptions {
+            has_header: !self.no_header,
+            names: self.names.clone(),
+            separator: sep,
+            na_values: self.na.clone().unwrap_or_else(|| defaults.na_values.clone()),
+            skip_rows: self.skip_rows,
+            trim: true,
+        })
     }
 }
 
@@ -146,35 +159,50 @@ pub fn main() -> ExitCode {
     kindling_core::cli::exit(run(Cli::parse()))
 }
 
-/// Reads the table, resolves the roles, splits and fits the procs.
+/// Reads the table, splits it, resolves the roles (printing them, the reason for the task kind
+/// and any column left out) and fits the procs.
 fn load(args: &TableArgs, seed: u64) -> Result<(TabularData, ReadOptions)> {
-    let read = args.format.options()?;
+    let read = args.format.options(&ReadOptions::default())?;
     let (file, default_target) = match (&args.csv, &args.dataset) {
         (Some(csv), _) => (csv.clone(), None),
         (None, Some(name)) => crate::datasets::locate(name)?,
         (None, None) => return Err(Error::invalid("--csv", "give a table with --csv or a fetched data set with --dataset")),
     };
-    let table = read_table(&file, &read, None)?;
+    // A problem with the data is reported against the file it is in.
+    let in_file = |e: Error| match e {
+        Error::Data(m) => Error::bad_file(&file, m),
+        e => e,
+    };
+    let mut table = read_table(&file, &read, None)?;
+    let splits = match &args.valid_col {
+        Some(c) => ColSplitter::new(c.clone()).split(&table),
+        None => RandomSplitter::new(args.valid_pct, seed).with_test_pct(args.test_pct).split(&table.n_rows()),
+    }
+    .map_err(in_file)?;
+    // The column that made the split is no input to the model.
+    if let Some(c) = &args.valid_col {
+        table.remove(c);
+    }
     let target = args.target.as_deref().or(default_target);
-    let kind = match (args.classification, args.regression) {
+    let asked = match (args.classification, args.regression) {
         (true, _) => Some(TaskKind::Classification),
         (_, true) => Some(TaskKind::Regression),
         _ => None,
     };
-    let roles = resolve(&table, target, args.cat.clone(), args.cont.clone(), kind)?;
+    let roles = resolve(&table, target, args.cat.clone(), args.cont.clone(), asked).map_err(in_file)?;
     println!(
-        "{} rows; target '{}' ({:?}); categorical: {}; continuous: {}",
+        "{} rows; target '{}' ({}); categorical: {}; continuous: {}",
         table.n_rows(),
         roles.target,
-        roles.kind,
+        kind_note(table.require(&roles.target)?, roles.kind, asked),
         if roles.cat.is_empty() { "-".into() } else { roles.cat.join(", ") },
         if roles.cont.is_empty() { "-".into() } else { roles.cont.join(", ") }
     );
-    let splits = match &args.valid_col {
-        Some(c) => ColSplitter::new(c.clone()).split(&table)?,
-        None => RandomSplitter::new(args.valid_pct, seed).with_test_pct(args.test_pct).split(&table.n_rows())?,
-    };
-    Ok((TabularData::new(&table, roles, splits)?, read))
+    let unused = roles.unused(&table);
+    if !unused.is_empty() {
+        println!("dropped columns: {} (with both --cat and --cont given, only those columns are used)", unused.join(", "));
+    }
+    Ok((TabularData::new(&table, roles, splits).map_err(in_file)?, read))
 }
 
 /// Runs a parsed command line.
@@ -191,7 +219,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let (train, valid, test) = data.splits.sizes();
             let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
             let mut learn = attach_run_dir(learn, &common, info)?;
-            learn.fit_one_cycle(common.epochs, common.lr.unwrap_or(1e-3))?;
+            let lr = train_lr(&mut learn, &common, 1e-3)?;
+            learn.fit_one_cycle(common.epochs, lr)?;
             let path = common.out.join("model.safetensors");
             export_tabular(&path, learn.model(), &config, &data.procs, &read)?;
             if test > 0 {
@@ -205,8 +234,16 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Predict { model, csv, format, out, device } => {
             let predictor = TabularPredictor::load(&model, &device.device()?)?;
-            let mut read = format.options()?;
-            read.na_values = predictor.pre.read.na_values.clone();
+            let trained = &predictor.pre.read;
+            let read = format.options(trained)?;
+            if format.na.is_some() && read.na_values != trained.na_values {
+                eprintln!(
+                    "note: reading {} with --na {}; the model was trained reading {} as missing",
+                    csv.display(),
+                    read.na_values.join(","),
+                    trained.na_values.join(",")
+                );
+            }
             let (n, score) = predictor.predict_file(&csv, &read, &out)?;
             print!("{n} rows predicted into {}", out.display());
             match (score, predictor.pre.procs.roles.kind) {

@@ -10,7 +10,7 @@ use kindling_core::{Error, Result};
 
 use crate::procs::{Processed, TabularProcs, Targets};
 use crate::roles::Roles;
-use crate::table::Table;
+use crate::table::{Column, Table};
 
 /// A batch of rows: category indices, normalised continuous values and targets.
 #[derive(Clone, Debug)]
@@ -89,6 +89,18 @@ impl TabularData {
         if table.n_rows() == 0 {
             return Err(Error::Data("the table has no rows".into()));
         }
+        // A missing value is an empty field or an NA marker; a NaN or an infinity written in a
+        // training table is a fault in the data (fastai's Normalize would turn it into NaN).
+        for name in &roles.cont {
+            if let Column::Numeric { values, .. } = table.require(name)?
+                && let Some((i, v)) = values.iter().enumerate().find_map(|(i, v)| v.filter(|x| !x.is_finite()).map(|x| (i, x)))
+            {
+                return Err(Error::Data(format!(
+                    "column '{name}', row {}: {v} is not a finite number; leave the field empty or list its text in --na to mark it missing",
+                    i + 1
+                )));
+            }
+        }
         let procs = TabularProcs::fit(table, roles, &splits.train)?;
         let processed = Arc::new(procs.apply(table, true)?);
         Ok(Self { procs, processed, splits })
@@ -110,5 +122,33 @@ impl TabularData {
             *l = l.clone().with_config(cfg)?;
         }
         Ok(dls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kindling_core::data::split::{RandomSplitter, Splitter};
+
+    use super::*;
+    use crate::roles::resolve;
+
+    #[test]
+    fn a_nan_or_infinity_written_in_a_continuous_column_is_refused_naming_column_and_row() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut x: Vec<Option<f64>> = (0..20).map(|i| Some(i as f64 + 0.5)).collect();
+            x[17] = Some(bad);
+            x[3] = None; // an empty field is a missing value, and fine
+            let table = Table {
+                names: vec!["x".into(), "y".into()],
+                columns: vec![Column::numeric(x), Column::Text((0..20).map(|i| Some(format!("{}", i % 2))).collect())],
+            };
+            let roles = resolve(&table, Some("y"), None, None, None).unwrap();
+            let splits = RandomSplitter::new(0.2, 0).split(&20).unwrap();
+            let err = TabularData::new(&table, roles.clone(), splits.clone()).err().expect("refused").to_string();
+            assert!(err.contains("column 'x', row 18") && err.contains("--na"), "{err}");
+            let mut fixed = table.clone();
+            fixed.columns[0] = Column::numeric((0..20).map(|i| (i != 17).then_some(i as f64)).collect());
+            assert!(TabularData::new(&fixed, roles, splits).is_ok());
+        }
     }
 }

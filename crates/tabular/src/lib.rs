@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod check;
 pub mod cli;
 pub mod data;
 pub mod datasets;

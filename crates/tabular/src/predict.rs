@@ -32,7 +32,7 @@ pub struct TabularPreprocessing {
 /// Writes the model and its preprocessing to one file.
 pub fn export_tabular(path: &Path, model: &TabularModel, config: &TabularModelConfig, procs: &TabularProcs, read: &ReadOptions) -> Result<()> {
     let pre = TabularPreprocessing { procs: procs.clone(), read: read.clone() };
-    export::export_task(path, model, TASK, config, &pre, procs.classes.clone())
+    export::export_task(path, model, TASK, config, &pre, procs.classes.clone(), None)
 }
 
 /// Predictions for rows, in their order.

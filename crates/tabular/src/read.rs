@@ -136,6 +136,9 @@ fn convert(column: &polars::prelude::Column, opts: &ReadOptions) -> PolarsResult
 /// A polars error as kindling's, naming the file, and for a CSV row with the wrong number of
 /// fields, the line.
 fn polars_error(path: &Path, opts: &ReadOptions, e: PolarsError) -> Error {
+    if let Some(line) = find_non_utf8_line(path) {
+        return Error::bad_file(path, format!("line {line} is not UTF-8 text: save the file as UTF-8"));
+    }
     if let Some((line, found, expected)) = find_ragged_line(path, opts) {
         return Error::bad_file(path, format!("line {line} has {found} fields where the first row has {expected}"));
     }
@@ -144,6 +147,16 @@ fn polars_error(path: &Path, opts: &ReadOptions, e: PolarsError) -> Error {
         return Error::bad_file(path, "the file is empty");
     }
     Error::bad_file(path, msg)
+}
+
+/// The first line (1-based) of a text file that is not valid UTF-8; `None` when every line is
+/// (or the file is unreadable, or a Parquet file).
+pub fn find_non_utf8_line(path: &Path) -> Option<usize> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq")) {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    bytes.split(|&b| b == b'\n').position(|line| std::str::from_utf8(line).is_err()).map(|i| i + 1)
 }
 
 /// The first line (1-based) whose number of fields differs from the first row's, with the

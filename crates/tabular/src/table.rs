@@ -116,6 +116,13 @@ impl Table {
         self.names.iter().position(|n| n == name).map(|i| &self.columns[i])
     }
 
+    /// Takes the column `name` out of the table, if it is there.
+    pub fn remove(&mut self, name: &str) -> Option<Column> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.names.remove(i);
+        Some(self.columns.remove(i))
+    }
+
     /// The column `name`, or an error listing the columns there are.
     pub fn require(&self, name: &str) -> kindling_core::Result<&Column> {
         self.get(name).ok_or_else(|| kindling_core::Error::MissingColumn { name: name.into(), available: self.names.join(", ") })

@@ -6,7 +6,8 @@
 //! - [`data`]: decoding (with a decompression-bomb guard), labelling by folder, regex, CSV or
 //!   idx files, a check of every image before training, resizing, normalised batches;
 //! - [`learner`]: `vision_learner` (pretrained body + fastai head, two parameter groups) and the
-//!   from-scratch model; [`predict`]: export and top-k prediction;
+//!   from-scratch model; [`predict`]: export and top-k prediction; [`check`]: a model file's
+//!   header checked against its tensors before anything is built from it;
 //! - [`models::resnet`]: ResNet 18/34/50 in torchvision's layout, from scratch or loaded from
 //!   torchvision checkpoints (`.pth` or safetensors), and the compact `resnet18-small` for
 //!   MNIST-sized images;
@@ -14,6 +15,7 @@
 //! - [`head`]: fastai's `create_head` (concat pooling, BatchNorm, dropout, linear layers), the
 //!   head `vision_learner` puts on a pretrained body.
 
+pub mod check;
 pub mod cli;
 pub mod data;
 pub mod datasets;

@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use kindling_core::data::Batcher;
-use kindling_core::export;
+use kindling_core::export::{self, SplitRecord};
 use kindling_core::{Error, Result};
 
 use crate::data::ImageBatcher;
@@ -20,9 +20,17 @@ use crate::models::{ARCH_NAMES, ArchConfig};
 /// The task name in the model header.
 pub const TASK: &str = "vision";
 
-/// Writes the model, its preprocessing and its classes to one file.
-pub fn export_vision(path: &Path, model: &VisionModel, config: &VisionModelConfig, pre: &Preprocessing, classes: &[String]) -> Result<()> {
-    export::export_task(path, model, TASK, config, pre, classes.to_vec())
+/// Writes the model, its preprocessing, its classes and the record of the split it was trained
+/// and measured on (for `interpret` to rebuild and verify) to one file.
+pub fn export_vision(
+    path: &Path,
+    model: &VisionModel,
+    config: &VisionModelConfig,
+    pre: &Preprocessing,
+    classes: &[String],
+    split: Option<SplitRecord>,
+) -> Result<()> {
+    export::export_task(path, model, TASK, config, pre, classes.to_vec(), split)
 }
 
 /// A loaded image classifier.
@@ -31,16 +39,21 @@ pub struct VisionPredictor {
     pub pre: Preprocessing,
     /// Class names.
     pub classes: Vec<String>,
+    /// What made the split the model was trained and measured on (`None` for pretrained
+    /// weights, and for files written before kindling recorded it).
+    pub split: Option<SplitRecord>,
     model: VisionModel,
     device: Device,
 }
 
 impl VisionPredictor {
-    /// Loads a model file written by [`export_vision`].
+    /// Loads a model file written by [`export_vision`], after checking its header against its
+    /// tensors ([`crate::check`]): an edited or damaged file is an error naming the file and the
+    /// field at fault.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         let f = export::open::<VisionModelConfig, Preprocessing>(path, TASK, "an image classifier")?;
         let model = export::load(path, f.arch.init(device), f.bytes)?.valid();
-        Ok(Self { pre: f.preprocessing, classes: f.classes, model, device: device.clone() })
+        Ok(Self { pre: f.preprocessing, classes: f.classes, split: f.split, model, device: device.clone() })
     }
 
     /// A classifier straight from pretrained ImageNet weights (`efficientnet-lite0`, or a
@@ -54,7 +67,7 @@ impl VisionPredictor {
         let body = config.init(device).load_pretrained(weights, false)?;
         let model = VisionModel { body, head: None }.valid();
         let pre = Preprocessing { size: 224, method: ResizeMethod::ResizeCrop, channels: 3, normalize };
-        Ok(Self { pre, classes, model, device: device.clone() })
+        Ok(Self { pre, classes, split: None, model, device: device.clone() })
     }
 
     /// The network, in inference mode.

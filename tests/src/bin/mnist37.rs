@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use burn::module::Module;
 use clap::{Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
 use kindling_core::export::{self, ModelHeader};
 use kindling_core::learner::{Callback, CrossEntropyLoss, Ctx, Event, Learner, RunInfo, SplitSizes};
 use kindling_core::metrics::Accuracy;
@@ -83,7 +83,8 @@ fn run(cli: Cli) -> kindling_core::Result<()> {
             let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
             let learner = Learner::new(model, &dls, CrossEntropyLoss).with_metrics(vec![Box::new(Accuracy::default())]);
             let mut learner = attach_run_dir(learner, &common, info)?.with_callback(Pause(epoch_pause_ms));
-            learner.fit_one_cycle(common.epochs, common.lr.unwrap_or(1e-2))?;
+            let lr = train_lr(&mut learner, &common, 1e-2)?;
+            learner.fit_one_cycle(common.epochs, lr)?;
             let header = ModelHeader::new("mnist37", serde_json::json!({ "hidden": hidden }), serde_json::json!({}), vec!["3".into(), "7".into()]);
             export::export(&common.out.join("model.safetensors"), &learner.model().valid(), &header)?;
             Ok(())

@@ -18,7 +18,8 @@ struct Row {
     metric: String,
     secs: f64,
     throughput: String,
-    peer: Option<(String, f64)>,
+    /// The peer's metric and seconds, or why it failed (the row is printed either way).
+    peer: Option<Result<(String, f64), String>>,
 }
 
 fn data_dir(given: Option<PathBuf>) -> PathBuf {
@@ -31,11 +32,20 @@ fn peer_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer")
 }
 
-/// Runs a peer script and returns (its metric text, its wall seconds).
+/// The thread count every peer script pins (`torch.set_num_threads(2)` in `../shared/peer/`).
+pub const PEER_THREADS: usize = 2;
+
+/// Runs a peer script on the CPU (CUDA hidden, so a GPU machine does not change the
+/// comparison) and returns (its metric text, its wall seconds).
 fn run_peer(python: &Path, script: &str, args: &[String], metric_key: &str) -> Result<(String, f64), String> {
     let script = peer_dir().join(script);
     println!("peer: {} {} {}", python.display(), script.display(), args.join(" "));
-    let out = Command::new(python).arg(&script).args(args).output().map_err(|e| format!("{}: {e}", python.display()))?;
+    let out = Command::new(python)
+        .arg(&script)
+        .args(args)
+        .env("CUDA_VISIBLE_DEVICES", "")
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() {
         return Err(format!("peer failed: {}\n{}", text, String::from_utf8_lossy(&out.stderr)));
@@ -83,7 +93,7 @@ fn tabular(data: &Path, peer: Option<&Path>) -> Result<Vec<Row>, String> {
     let (acc, loss, n_train) = adult_run(&table, 42)?;
     let secs = t.elapsed().as_secs_f64();
     let peer = match peer {
-        Some(py) => Some(run_peer(py, "fastai_tabular_adult.py", &[file.to_string_lossy().to_string(), "3".into()], "accuracy")?),
+        Some(py) => Some(run_peer(py, "fastai_tabular_adult.py", &[file.to_string_lossy().to_string(), "3".into()], "accuracy")),
         None => None,
     };
     let t = Instant::now();
@@ -131,7 +141,7 @@ fn collab(data: &Path, peer: Option<&Path>) -> Result<Row, String> {
     let eval = learn.validate().map_err(|e| e.to_string())?;
     let secs = t.elapsed().as_secs_f64();
     let peer = match peer {
-        Some(py) => Some(run_peer(py, "fastai_collab_ml100k.py", &[file.to_string_lossy().to_string(), "5".into()], "valid_mse")?),
+        Some(py) => Some(run_peer(py, "fastai_collab_ml100k.py", &[file.to_string_lossy().to_string(), "5".into()], "valid_mse")),
         None => None,
     };
     Ok(Row {
@@ -180,10 +190,33 @@ fn backend_rows(label: &str, device: &Device) -> Vec<Row> {
     ]
 }
 
+/// The machine, as the table's heading records it: CPU model, cores, kindling's threads and
+/// device, and the peer's threads and device.
+fn machine_line(threads: usize, peer: Option<&Path>) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let peer = match peer {
+        Some(py) => format!("fastai peer: {} threads (pinned in its scripts), device cpu (CUDA hidden), {}", PEER_THREADS, py.display()),
+        None => "no peer (pass --peer PYTHON)".into(),
+    };
+    format!("machine: {cpu}, {cores} cores; kindling: {threads} threads, device cpu (flex); {peer}")
+}
+
 /// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; `vision`, which takes about
-/// ten minutes here with its peer; or `conv`, the convolution kernel layer by layer) and prints
-/// the table.
-pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>) -> Result<(), String> {
+/// ten minutes here with its peer; or `conv`, the convolution kernel layer by layer) on
+/// `threads` threads and prints the table, headed by the machine, the thread counts and the
+/// devices of both sides. A peer that fails is reported in its row; kindling's rows still print.
+pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usize) -> Result<(), String> {
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    if peer.is_some() && threads != PEER_THREADS {
+        println!("note: the peer scripts pin {PEER_THREADS} threads; kindling runs on {threads}, so the ratio is not like for like");
+    }
     let data = data_dir(data);
     let mut rows = Vec::new();
     let all = what == "all";
@@ -205,14 +238,23 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>) -> Result<(),
     if rows.is_empty() {
         return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, conv"));
     }
-    println!("\n| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");
+    println!("\n{}\n", machine_line(threads, peer));
+    println!("| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");
     println!("|---|---|---|---|---|---|---|---|");
+    let mut failures = Vec::new();
     for r in rows {
         let (pm, ps, ratio) = match &r.peer {
-            Some((m, s)) => (m.clone(), format!("{s:.1}"), format!("{:.2}×", s / r.secs)),
+            Some(Ok((m, s))) => (m.clone(), format!("{s:.1}"), format!("{:.2}×", s / r.secs)),
+            Some(Err(e)) => {
+                failures.push(format!("{}: {e}", r.name));
+                ("peer failed (below)".into(), "-".into(), "-".into())
+            }
             None => ("-".into(), "-".into(), "-".into()),
         };
         println!("| {} | {} | {} | {:.2} | {} | {pm} | {ps} | {ratio} |", r.name, r.data, r.metric, r.secs, r.throughput);
+    }
+    for f in &failures {
+        println!("\npeer failure: {f}");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -30,37 +30,48 @@ enum Mode {
 struct Server {
     url: String,
     requests: Arc<AtomicUsize>,
+    /// The `Range: bytes=N-` start of each request, in arrival order (`None`: no Range header).
+    ranges: Arc<Mutex<Vec<Option<usize>>>>,
 }
 
 fn serve(body: Vec<u8>, mode: Mode) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/data.tgz", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
-    let counter = requests.clone();
+    let ranges = Arc::new(Mutex::new(Vec::new()));
+    let (counter, seen) = (requests.clone(), ranges.clone());
     std::thread::spawn(move || {
         // Bounded: a test makes a handful of requests.
         for stream in listener.incoming().take(8) {
             let Ok(stream) = stream else { break };
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let body = body.clone();
-            std::thread::spawn(move || handle(stream, &body, mode, n));
+            // Headers are read here, in arrival order, so `ranges` lines up with the requests.
+            let range = read_range(&stream);
+            seen.lock().unwrap().push(range);
+            std::thread::spawn(move || handle(stream, &body, mode, n, range.unwrap_or(0)));
         }
     });
-    Server { url, requests }
+    Server { url, requests, ranges }
 }
 
-fn handle(mut stream: TcpStream, body: &[u8], mode: Mode, n: usize) {
+/// Reads a request's headers and returns its `Range: bytes=N-` start, if it sent one.
+fn read_range(stream: &TcpStream) -> Option<usize> {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut range_start = 0usize;
+    let mut range = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
             break;
         }
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-            range_start = v.trim().trim_end_matches('-').parse().unwrap_or(0);
+            range = v.trim().trim_end_matches('-').parse().ok();
         }
     }
+    range
+}
+
+fn handle(mut stream: TcpStream, body: &[u8], mode: Mode, n: usize, range_start: usize) {
     let _ = match mode {
         Mode::NotFound => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
         Mode::Stall => {
@@ -157,7 +168,9 @@ fn a_download_cut_midway_resumes_and_verifies() {
     assert_eq!(cache.state(&m), State::Partial(bytes.len() as u64 / 2));
     let out = cache.fetch(&m, None, quick()).unwrap();
     assert_eq!(std::fs::read_to_string(out.join("hello.txt")).unwrap(), "hello");
-    assert_eq!(server.requests.load(Ordering::SeqCst), 2, "the second request asked for the rest only");
+    assert_eq!(server.requests.load(Ordering::SeqCst), 2);
+    let half = bytes.len() / 2;
+    assert_eq!(*server.ranges.lock().unwrap(), vec![None, Some(half)], "the second request asked for the rest only");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -517,7 +517,11 @@ mod tests {
         let serial = make(0);
         let parallel = make(3);
         for e in 0..3 {
-            assert_eq!(epoch(&serial, e), epoch(&parallel, e), "epoch {e}");
+            let (s, p) = (epoch(&serial, e), epoch(&parallel, e));
+            // 100 items in batches of 7: 15 batches, every item once, on both sides.
+            assert_eq!((s.len(), p.len()), (15, 15), "epoch {e}");
+            assert_eq!(p.iter().map(Vec::len).sum::<usize>(), 100, "epoch {e}");
+            assert_eq!(s, p, "epoch {e}");
         }
     }
 

@@ -136,17 +136,28 @@ impl LrFindResult {
         line_chart(
             path,
             &ChartSpec { title: "Learning rate finder", x_label: "learning rate", y_label: "loss", log_x: true },
-            &[Series { label: "smoothed loss", points }],
+            &[Series { label: "smoothed loss", points, dots: false }],
             &markers,
         )
     }
 }
 
 /// fastai's `valley`: the longest run of decreasing losses, then a point 1/3 + 1/6 of the way
-/// in. Replicates fastai's loops exactly (including where it updates the best run).
+/// in. Replicates fastai's loops exactly (including where it updates the best run), and its
+/// Python arithmetic: a run that starts at the first point gives a start of -1, and an index
+/// of -1 reads the last point, as Python's negative indexing does.
+///
+/// ```
+/// use kindling_core::learner::valley;
+/// let lrs = [1e-4f32, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
+/// // The run of falling losses starts at the very first point: fastai picks the first rate.
+/// assert_eq!(valley(&lrs, &[3.0, 2.0, 1.0, 0.5, 0.4, 9.0]) as f32, 1e-4);
+/// // One fall, then a rise: fastai's index is -1, which Python reads as the last rate.
+/// assert_eq!(valley(&lrs, &[3.0, 1.0, 4.0, 5.0, 6.0, 7.0]) as f32, 10.0);
+/// ```
 pub fn valley(lrs: &[f32], losses: &[f32]) -> f64 {
     let n = losses.len();
-    let (mut max_start, mut max_end) = (0usize, 0usize);
+    let (mut max_start, mut max_end) = (0isize, 0usize);
     let mut lds = vec![1usize; n];
     for i in 1..n {
         for j in 0..i {
@@ -155,13 +166,14 @@ pub fn valley(lrs: &[f32], losses: &[f32]) -> f64 {
             }
             if lds[max_end] < lds[i] {
                 max_end = i;
-                max_start = max_end - lds[max_end];
+                max_start = max_end as isize - lds[max_end] as isize;
             }
         }
     }
-    let sections = (max_end - max_start) as f64 / 3.0;
-    let idx = max_start + sections as usize + (sections / 2.0) as usize;
-    lrs[idx] as f64
+    let sections = (max_end as isize - max_start) as f64 / 3.0;
+    let idx = max_start + sections as isize + (sections / 2.0) as isize;
+    let idx = if idx < 0 { (n as isize + idx).max(0) as usize } else { idx as usize };
+    lrs[idx.min(n - 1)] as f64
 }
 
 /// fastai's `slide` (interval slide rule, `lr_diff` 15, `thresh` 0.005) on numpy's gradient.

@@ -227,6 +227,11 @@ impl<M: TaskModel<B>, B: Batch> Learner<M, B> {
         self
     }
 
+    /// Batches in one training epoch.
+    pub fn n_train_batches(&self) -> usize {
+        self.train.n_batches()
+    }
+
     /// The model.
     pub fn model(&self) -> &M {
         &self.model

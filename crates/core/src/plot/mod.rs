@@ -35,6 +35,8 @@ pub struct Series<'a> {
     pub label: &'a str,
     /// `(x, y)` points.
     pub points: Vec<(f64, f64)>,
+    /// Marks every point with a dot as well (a few points, such as one per epoch).
+    pub dots: bool,
 }
 
 /// A marked point of a [`line_chart`] (an lr_find suggestion, say).
@@ -95,8 +97,16 @@ pub fn line_chart(path: &Path, spec: &ChartSpec<'_>, series: &[Series<'_>], mark
                 .map_err(|e| draw(&e))?;
             draw_series(&mut chart, series, markers, font).map_err(|e| draw(&e))?;
         } else {
+            // Counts (batches, epochs) get integer ticks: `200`, not `200.0`.
+            let integral = series.iter().flat_map(|s| s.points.iter()).all(|(x, _)| x.fract() == 0.0);
+            let int_label = |v: &f64| if v.fract() == 0.0 { format!("{v:.0}") } else { String::new() };
             let mut chart = chart_builder(&root, spec.title).build_cartesian_2d(x0..x1, y0..y1).map_err(|e| draw(&e))?;
-            chart.configure_mesh().x_desc(spec.x_label).y_desc(spec.y_label).label_style(font.clone()).draw().map_err(|e| draw(&e))?;
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(spec.x_label).y_desc(spec.y_label).label_style(font.clone());
+            if integral {
+                mesh.x_label_formatter(&int_label);
+            }
+            mesh.draw().map_err(|e| draw(&e))?;
             draw_series(&mut chart, series, markers, font).map_err(|e| draw(&e))?;
         }
         root.present().map_err(|e| draw(&e))?;
@@ -129,6 +139,11 @@ where
             .map_err(|e| e.to_string())?
             .label(s.label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        if s.dots {
+            chart
+                .draw_series(s.points.iter().filter(|(x, y)| x.is_finite() && y.is_finite()).map(|&p| Circle::new(p, 4, c.filled())))
+                .map_err(|e| e.to_string())?;
+        }
     }
     for (i, m) in markers.iter().enumerate() {
         let c = colors[(i + series.len()) % colors.len()];

@@ -63,8 +63,9 @@ impl Default for DecodeOptions {
     }
 }
 
-/// Reads and decodes `path`; a missing, empty, truncated, non-image or oversized file is an
-/// error that names it.
+/// Reads and decodes `path`; a missing, empty, truncated, non-image, empty (0 pixels wide or
+/// high) or oversized file is an error that names it. As PIL (and so fastai) does, the format
+/// is read from the bytes, not the extension: a JPEG named `.png` decodes as the JPEG it is.
 pub fn decode(path: &Path, opts: DecodeOptions) -> Result<Image> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decode_bytes(&bytes, opts).map_err(|r| Error::bad_file(path, r))
@@ -86,6 +87,9 @@ pub fn decode_bytes(bytes: &[u8], opts: DecodeOptions) -> std::result::Result<Im
         _ => {}
     }
     let (w, h) = reader.into_dimensions().map_err(|e| format!("unreadable image header: {e}"))?;
+    if w == 0 || h == 0 {
+        return Err(format!("{w}×{h} pixels: an image needs at least one row and one column"));
+    }
     if w as u64 * h as u64 > opts.max_pixels {
         return Err(format!("{w}×{h} pixels is more than the {} allowed", opts.max_pixels));
     }
@@ -133,5 +137,39 @@ mod tests {
         assert!(decode_bytes(&good[..good.len() / 2], DecodeOptions::default()).is_err());
         let err = decode_bytes(&good, DecodeOptions { max_pixels: 100, ..Default::default() }).unwrap_err();
         assert!(err.contains("64×64"), "{err}");
+    }
+
+    /// A 100000×100000 PNG header (a decompression bomb) is refused before anything is allocated.
+    #[test]
+    fn a_huge_declared_size_is_refused_from_the_header() {
+        let mut bytes = png(DynamicImage::ImageLuma8(image::GrayImage::new(1, 1)));
+        // IHDR's width and height follow the 8-byte signature, the chunk length and its name.
+        bytes[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        // The chunk's CRC-32 (over its name and data) made right again, so only the size is wrong.
+        let crc = bytes[12..29].iter().fold(!0u32, |mut c, &b| {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 == 1 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            }
+            c
+        });
+        bytes[29..33].copy_from_slice(&(!crc).to_be_bytes());
+        let err = decode_bytes(&bytes, DecodeOptions::default()).unwrap_err();
+        assert!(err.contains("100000×100000 pixels is more than"), "{err}");
+    }
+
+    /// The format comes from the bytes, as PIL reads it: a JPEG saved as `.png` loads.
+    #[test]
+    fn a_jpeg_named_png_loads_by_its_content() {
+        let dir = std::env::temp_dir().join(format!("kindling-jpeg-as-png-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("photo.png");
+        let rgb = image::RgbImage::from_pixel(8, 6, image::Rgb([200, 30, 30]));
+        DynamicImage::ImageRgb8(rgb).save_with_format(&path, image::ImageFormat::Jpeg).unwrap();
+        let img = decode(&path, DecodeOptions::default()).unwrap();
+        assert_eq!((img.channels, img.height, img.width), (3, 6, 8));
+        assert!((img.data[0] - 200.0 / 255.0).abs() < 0.05, "{}", img.data[0]);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

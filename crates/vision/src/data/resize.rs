@@ -23,9 +23,43 @@ pub enum ResizeMethod {
     ResizeCrop,
 }
 
+impl ResizeMethod {
+    /// Every method, as `--method` names them.
+    pub const NAMES: [&'static str; 4] = ["squish", "crop", "pad", "resize-crop"];
+
+    /// The method `--method NAME` names.
+    ///
+    /// ```
+    /// use kindling_vision::data::resize::ResizeMethod;
+    /// assert_eq!(ResizeMethod::parse("resize-crop"), Some(ResizeMethod::ResizeCrop));
+    /// assert_eq!(ResizeMethod::parse("zoom"), None);
+    /// assert_eq!(ResizeMethod::Pad.name(), "pad");
+    /// ```
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "squish" => Some(Self::Squish),
+            "crop" => Some(Self::Crop),
+            "pad" => Some(Self::Pad),
+            "resize-crop" => Some(Self::ResizeCrop),
+            _ => None,
+        }
+    }
+
+    /// The name `--method` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Squish => "squish",
+            Self::Crop => "crop",
+            Self::Pad => "pad",
+            Self::ResizeCrop => "resize-crop",
+        }
+    }
+}
+
 /// Bilinear resampling of the window `(y0, x0, h, w)` of `img` (in source pixels) onto
 /// `out_h × out_w`, as PIL's `resize(..., BILINEAR, box)` does it: separable, and antialiased
 /// when shrinking (the triangle filter widens with the scale, so every source pixel counts).
+/// An image with no pixels gives black (decoding refuses such images; this never panics).
 pub fn resample(img: &Image, window: (f32, f32, f32, f32), out_h: usize, out_w: usize) -> Image {
     resample_with(img, window, out_h, out_w, false)
 }
@@ -35,6 +69,9 @@ fn resample_with(img: &Image, window: (f32, f32, f32, f32), out_h: usize, out_w:
     let q = |v: f32| if round_u8 { (v * 255.0).round().clamp(0.0, 255.0) / 255.0 } else { v };
     let (y0, x0, h, w) = window;
     let (ih, iw, c) = (img.height, img.width, img.channels);
+    if ih == 0 || iw == 0 || img.data.len() < c * ih * iw {
+        return Image { channels: c, height: out_h, width: out_w, data: vec![0.0; c * out_h * out_w] };
+    }
     let xs = axis_taps(iw, x0, w, out_w);
     let ys = axis_taps(ih, y0, h, out_h);
     // Horizontal pass over the rows the vertical pass needs, then the vertical pass.
@@ -90,8 +127,12 @@ fn axis_taps(in_size: usize, start: f32, len: f32, out_size: usize) -> Vec<(usiz
         .collect()
 }
 
-/// fastai's `Resize(size, method)`.
+/// fastai's `Resize(size, method)`. A `size` of 0 gives an empty image and an image with no
+/// pixels gives black ones (the command lines refuse both before they get here): never a panic.
 pub fn resize(img: &Image, size: usize, method: ResizeMethod, ctx: &mut TransformContext) -> Image {
+    if size == 0 || img.height == 0 || img.width == 0 {
+        return Image { channels: img.channels, height: size, width: size, data: vec![0.0; img.channels * size * size] };
+    }
     let (h, w) = (img.height as f32, img.width as f32);
     match method {
         ResizeMethod::Squish => resample(img, (0.0, 0.0, h, w), size, size),
@@ -200,6 +241,25 @@ mod tests {
         assert_eq!((p.height, p.width), (4, 4));
         assert_eq!(p.data[4..8], [0.0, 1.0, 2.0, 3.0], "the image sits in the middle rows");
         assert_eq!(p.data[0..4], [4.0, 5.0, 6.0, 7.0], "padding mirrors the next row");
+    }
+
+    /// `--size 0 --method pad` once panicked in `clamp(1, 0)`, and an image with no rows or
+    /// columns (an idx file can declare one) in `in_size - 1`.
+    #[test]
+    fn a_zero_size_or_an_empty_image_does_not_panic() {
+        let mut ctx = TransformContext::new(0, SplitKind::Train, 0, 0);
+        for method in [ResizeMethod::Squish, ResizeMethod::Crop, ResizeMethod::Pad, ResizeMethod::ResizeCrop] {
+            let out = resize(&ramp(4, 6), 0, method, &mut ctx);
+            assert_eq!((out.height, out.width, out.data.len()), (0, 0, 0), "{method:?}");
+            for empty in [ramp(0, 6), ramp(4, 0), ramp(0, 0)] {
+                let out = resize(&empty, 3, method, &mut ctx);
+                assert_eq!((out.height, out.width), (3, 3), "{method:?}");
+                assert!(out.data.iter().all(|&v| v == 0.0));
+            }
+        }
+        assert_eq!(resample(&ramp(0, 5), (0.0, 0.0, 0.0, 5.0), 2, 2).data, vec![0.0; 4]);
+        let out = RandomResizedCrop::new(4).apply(&ramp(0, 3), &mut ctx);
+        assert_eq!(out.data, vec![0.0; 16]);
     }
 
     #[test]

@@ -63,6 +63,35 @@ impl ResNetConfig {
         if self.bottleneck { 2048 } else { 512 }
     }
 
+    /// The shape `[channels, height, width]` of each output [`ResNet::forward_stages`] gives
+    /// for one image of `size` (`[height, width]`): the stem, the max-pool (when the stem has
+    /// one), then `layer1` to `layer4` — the shapes fastai's `model_sizes` finds on the body's
+    /// children, computed without running the network.
+    ///
+    /// ```
+    /// use kindling_vision::models::ResNetConfig;
+    /// let s = ResNetConfig::resnet18(10).stage_shapes([64, 64]);
+    /// assert_eq!(s, vec![[64, 32, 32], [64, 16, 16], [64, 16, 16], [128, 8, 8], [256, 4, 4], [512, 2, 2]]);
+    /// ```
+    pub fn stage_shapes(&self, size: [usize; 2]) -> Vec<[usize; 3]> {
+        // A stride-2 convolution or pooling with "half" padding: floor((n - 1) / 2) + 1.
+        let half = |[h, w]: [usize; 2]| [h.saturating_sub(1) / 2 + 1, w.saturating_sub(1) / 2 + 1];
+        let expansion = if self.bottleneck { 4 } else { 1 };
+        let mut hw = if self.small_stem { size } else { half(size) };
+        let mut out = vec![[64, hw[0], hw[1]]];
+        if !self.small_stem {
+            hw = half(hw);
+            out.push([64, hw[0], hw[1]]);
+        }
+        for (stage, width) in [64, 128, 256, 512].into_iter().enumerate() {
+            if stage > 0 {
+                hw = half(hw);
+            }
+            out.push([width * expansion, hw[0], hw[1]]);
+        }
+        out
+    }
+
     /// The model, freshly initialised (Kaiming, as torchvision).
     pub fn init(&self, device: &Device) -> ResNet {
         let conv = |i, o, k, s, p| {
@@ -211,6 +240,27 @@ impl ResNet {
             x = block.forward(x);
         }
         x
+    }
+
+    /// The output of each top-level stage of the body, in order: the stem (`conv1`, `bn1`,
+    /// ReLU), the max-pool (when the stem has one), then `layer1` to `layer4` — what fastai's
+    /// `DynamicUnet` hooks for its skip connections. The last one is
+    /// [`ResNet::forward_features`]; shapes are [`ResNetConfig::stage_shapes`].
+    pub fn forward_stages(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        let mut out = Vec::with_capacity(6);
+        let mut x = self.relu.forward(batch_norm(&self.bn1, conv2d(&self.conv1, x)));
+        if let Some(p) = &self.maxpool {
+            out.push(x.clone());
+            x = p.forward(x);
+        }
+        out.push(x.clone());
+        for layer in [&self.layer1, &self.layer2, &self.layer3, &self.layer4] {
+            for block in layer {
+                x = block.forward(x);
+            }
+            out.push(x.clone());
+        }
+        out
     }
 
     /// Logits `[batch, classes]` (or pooled features when built without `fc`).

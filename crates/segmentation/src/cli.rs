@@ -1,0 +1,257 @@
+//! The `kindling-segmentation` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
+use kindling_core::learner::{RunInfo, SplitSizes};
+use kindling_core::{DeviceChoice, Error, Result};
+use kindling_vision::data::Normalize;
+
+use crate::data::{Codes, MaskLayout, SegData, SegDataOptions, SplitChoice};
+use crate::learner::unet_learner;
+use crate::model::UnetConfig;
+use crate::predict::{SegPredictor, export_segmentation, write_prediction};
+
+/// The encoders `--arch` accepts.
+pub const ENCODERS: [&str; 4] = ["resnet18", "resnet34", "resnet50", "resnet18-small"];
+
+/// Semantic segmentation as fastai's `unet_learner` does it.
+#[derive(Parser)]
+#[command(name = "kindling-segmentation", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a U-Net on images and masks; writes the model, metrics.json and history.png into --out.
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        common: TrainArgs,
+    },
+    /// Predict the mask of images with a trained model: writes STEM_mask.png (class ids) and
+    /// STEM_overlay.png into --out and prints each image's class proportions.
+    Predict {
+        /// The model file written by `train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Where to run: cpu or wgpu.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+        /// Folder for the masks and overlays.
+        #[arg(long, default_value = "predictions")]
+        out: PathBuf,
+        /// The images.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Sweep learning rates and suggest one (writes lr_find.png and lr_find.json); with
+    /// --pretrained, the encoder is frozen as after fastai's `unet_learner`.
+    LrFind {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        common: LrFindArgs,
+    },
+}
+
+/// Which encoder, and its pretrained weights.
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// The encoder: resnet18, resnet34, resnet50, resnet18-small.
+    #[arg(long, default_value = "resnet18")]
+    arch: String,
+    /// A torchvision checkpoint (.pth or .safetensors) for the encoder: its weights are loaded,
+    /// the encoder frozen, and training is fastai's `fine_tune`; without it, the U-Net trains
+    /// from scratch with `fit_one_cycle`.
+    #[arg(long)]
+    pretrained: Option<PathBuf>,
+    /// Blur after each upsampling of the decoder (fastai's `blur=True`).
+    #[arg(long)]
+    blur: bool,
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// A folder in fastai's CamVid layout: images/, labels/NAME_P.png, codes.txt and, when
+    /// present, valid.txt.
+    #[arg(long, conflicts_with_all = ["images", "masks"])]
+    path: Option<PathBuf>,
+    /// A folder of images (searched recursively).
+    #[arg(long, requires = "masks")]
+    images: Option<PathBuf>,
+    /// A folder of masks named after the images (`STEM{suffix}.png` for `STEM.jpg`).
+    #[arg(long, requires = "images")]
+    masks: Option<PathBuf>,
+    /// Added to an image's stem to name its mask (`_P` with --path).
+    #[arg(long)]
+    mask_suffix: Option<String>,
+    /// The class names, one a line in id order (default: codes.txt with --path; without one,
+    /// the classes are numbered 0 to the largest id in the masks).
+    #[arg(long)]
+    codes: Option<PathBuf>,
+    /// The images to validate on, one file name a line (default: valid.txt with --path, else
+    /// a random --valid-pct).
+    #[arg(long)]
+    valid_list: Option<PathBuf>,
+    /// Share of images to validate on when there is no validation list.
+    #[arg(long, default_value_t = 0.2)]
+    valid_pct: f64,
+    /// A class the loss and metrics ignore (a name from the codes, or its id).
+    #[arg(long)]
+    void: Option<String>,
+    /// Resize (squish) every image and mask to N×N (default: keep their common size).
+    #[arg(long)]
+    size: Option<usize>,
+    /// Read images with 1 (grey) or 3 (RGB, fastai's choice) channels.
+    #[arg(long, default_value_t = 3)]
+    channels: usize,
+    /// Masks hold 0 for background and anything else for the object (0/255 masks).
+    #[arg(long)]
+    binary_masks: bool,
+    /// Train on the first N training items only (quick runs).
+    #[arg(long)]
+    limit_train: Option<usize>,
+    /// Validate on the first N validation items only.
+    #[arg(long)]
+    limit_valid: Option<usize>,
+}
+
+impl DataArgs {
+    fn load(&self, seed: u64) -> Result<SegData> {
+        if self.channels != 1 && self.channels != 3 {
+            return Err(Error::invalid("--channels", format!("{}: images are read with 1 (grey) or 3 (RGB) channels", self.channels)));
+        }
+        let (layout, default_codes, default_valid) = match (&self.path, &self.images, &self.masks) {
+            (Some(p), _, _) => {
+                let mut l = MaskLayout::camvid(p);
+                if let Some(s) = &self.mask_suffix {
+                    l.suffix = s.clone();
+                }
+                let existing = |f: &str| Some(p.join(f)).filter(|f| f.is_file());
+                (l, existing("codes.txt"), existing("valid.txt"))
+            }
+            (None, Some(images), Some(masks)) => {
+                (MaskLayout { images: images.clone(), masks: masks.clone(), suffix: self.mask_suffix.clone().unwrap_or_default() }, None, None)
+            }
+            _ => return Err(Error::invalid("data", "give --path DIR (CamVid layout) or --images DIR --masks DIR")),
+        };
+        let codes_file = self.codes.clone().or(default_codes);
+        let codes = codes_file.as_deref().map(Codes::read).transpose()?;
+        let codes_origin = codes_file.as_deref().map_or("the numbered classes".to_string(), |p| p.display().to_string());
+        let split = match self.valid_list.clone().or(default_valid) {
+            Some(list) => SplitChoice::ValidList(list),
+            None => {
+                if !(self.valid_pct > 0.0 && self.valid_pct < 1.0) {
+                    return Err(Error::invalid("--valid-pct", format!("{} is not between 0 and 1", self.valid_pct)));
+                }
+                SplitChoice::Random { valid_pct: self.valid_pct, seed }
+            }
+        };
+        let opts = SegDataOptions {
+            codes,
+            codes_origin,
+            void: self.void.clone(),
+            size: self.size,
+            channels: self.channels,
+            binary: self.binary_masks,
+            split,
+            limit_train: self.limit_train,
+            limit_valid: self.limit_valid,
+        };
+        SegData::load(&layout, &opts)
+    }
+}
+
+/// The U-Net for `arch` on `data` (normalised for a pretrained encoder when there is one).
+fn model_config(args: &ModelArgs, data: &mut SegData) -> Result<UnetConfig> {
+    let encoder = UnetConfig::encoder_by_name(&args.arch, data.pre.channels)
+        .ok_or_else(|| Error::invalid("--arch", format!("'{}' is not one of {}", args.arch, ENCODERS.join(", "))))?;
+    if args.pretrained.is_some() {
+        if data.pre.channels != 3 {
+            return Err(Error::invalid("--pretrained", "ImageNet weights take RGB images: drop --channels 1"));
+        }
+        data.pre.normalize = Normalize::imagenet();
+    }
+    Ok(UnetConfig { blur: args.blur, ..UnetConfig::new(encoder, data.codes.len(), data.pre.size) })
+}
+
+/// Parses the command line, runs it, and turns an error into a message and a failure code.
+pub fn main() -> ExitCode {
+    kindling_core::cli::exit(run(Cli::parse()))
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train { data, model, common } => {
+            prepare_run_dir(&common.out, common.resume)?;
+            let device = common.device.device()?;
+            device.seed(common.seed);
+            let mut data = data.load(common.seed)?;
+            let config = model_config(&model, &mut data)?;
+            let (train, valid, test) = data.splits.sizes();
+            println!(
+                "{train} training and {valid} validation images, {}×{} pixels, {} classes ({}){}",
+                data.pre.size[1],
+                data.pre.size[0],
+                data.codes.len(),
+                data.codes.names.join(", "),
+                data.codes.void.map_or(String::new(), |v| format!("; void: {}", data.codes.names[v]))
+            );
+            let dls = data.dataloaders(common.bs, common.seed, &device)?;
+            let learn = unet_learner(&config, model.pretrained.as_deref(), &dls, &data.codes, &device)?;
+            let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
+            let mut learn = attach_run_dir(learn, &common, info)?;
+            if model.pretrained.is_some() {
+                let lr = train_lr(&mut learn, &common, 2e-3)?;
+                learn.fine_tune(common.epochs, lr)?;
+            } else {
+                let lr = train_lr(&mut learn, &common, 1e-3)?;
+                learn.fit_one_cycle(common.epochs, lr)?;
+            }
+            let path = common.out.join("model.safetensors");
+            export_segmentation(&path, learn.model(), &config, &data.pre, &data.codes, Some(data.split_record(common.seed)))?;
+            println!("model written to {}", path.display());
+            Ok(())
+        }
+        Command::LrFind { data, model, common } => {
+            let device = common.device.device()?;
+            device.seed(common.seed);
+            let mut data = data.load(common.seed)?;
+            let config = model_config(&model, &mut data)?;
+            let dls = data.dataloaders(common.bs, common.seed, &device)?;
+            let mut learn = unet_learner(&config, model.pretrained.as_deref(), &dls, &data.codes, &device)?.quiet();
+            run_lr_find(&mut learn, &common).map(|_| ())
+        }
+        Command::Predict { model, device, out, images } => {
+            let device = device.device()?;
+            let p = SegPredictor::load(&model, &device)?;
+            std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+            for img in &images {
+                predict_one(&p, img, &out)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn predict_one(p: &SegPredictor, img: &Path, out: &Path) -> Result<()> {
+    let pred = p.predict_file(img)?;
+    let props = pred.proportions(p.codes.len());
+    let mut order: Vec<usize> = (0..props.len()).filter(|&c| props[c] > 0.0).collect();
+    order.sort_by(|&a, &b| props[b].total_cmp(&props[a]));
+    let shown: Vec<String> = order.iter().map(|&c| format!("{} {:.3}", p.codes.names[c], props[c])).collect();
+    let (mask, overlay) = write_prediction(out, img, &pred, &p.codes)?;
+    println!("{}: {}  ({}, {})", img.display(), shown.join(", "), mask.display(), overlay.display());
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! `kindling-segmentation`: the command line of [`kindling_segmentation::cli`].
+
+// Tensor code allocates many small buffers: mimalloc is faster than the system allocator.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> std::process::ExitCode {
+    kindling_segmentation::cli::main()
+}
