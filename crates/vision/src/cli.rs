@@ -450,6 +450,15 @@ pub fn run(cli: Cli) -> Result<()> {
             // Three channels load as for a pretrained body (no statistics to compute); the model's
             // own preprocessing replaces the loaded one below.
             let (mut data, now) = data.load(seed, p.pre.channels == 3)?;
+            // Other classes first: a relabelled data set also changes the split's keys.
+            if data.items.classes != p.classes {
+                return Err(Error::Data(format!(
+                    "{} was trained on the classes [{}], these images have [{}]",
+                    model.display(),
+                    p.classes.join(", "),
+                    data.items.classes.join(", ")
+                )));
+            }
             match &p.split {
                 Some(r) => r.check_same(&now).map_err(|diff| {
                     Error::Data(format!(
@@ -461,14 +470,6 @@ pub fn run(cli: Cli) -> Result<()> {
                     "warning: {} does not record its split (written by an older kindling): the validation set is rebuilt with --seed {seed} and may hold training images",
                     model.display()
                 ),
-            }
-            if data.items.classes != p.classes {
-                return Err(Error::Data(format!(
-                    "{} was trained on the classes [{}], these images have [{}]",
-                    model.display(),
-                    p.classes.join(", "),
-                    data.items.classes.join(", ")
-                )));
             }
             let out = out.unwrap_or_else(|| model.parent().map(PathBuf::from).unwrap_or_default());
             std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
