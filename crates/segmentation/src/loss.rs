@@ -1,6 +1,8 @@
 //! fastai's `CrossEntropyLossFlat(axis=1)` for segmentation: cross-entropy over every pixel
 //! (predictions flattened to `[pixels, classes]`), with the void class ignored — a void pixel
-//! has no loss and does not count in the mean.
+//! has no loss and does not count in the mean of a training batch. (The Learner's validation
+//! loss averages [`Loss::per_item`] over every pixel, so with a void class it is the mean over
+//! all pixels with void ones counting 0; the metrics leave void pixels out entirely.)
 
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Int, Tensor};
