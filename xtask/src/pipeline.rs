@@ -27,11 +27,12 @@ fn metric(out: &Path, name: &str) -> Result<f64, String> {
 
 /// Runs `name` and prints one summary table (task, data, metric, seconds).
 pub fn run(name: &str) -> Result<(), String> {
-    if name != "ch1" {
-        return Err(format!("no pipeline '{name}'; there is: ch1"));
+    match name {
+        "ch1" => {}
+        "ch4" => return ch4(),
+        _ => return Err(format!("no pipeline '{name}'; there are: ch1 (tabular, collab, vision), ch4 (text classification)")),
     }
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let root = repo().join("runs").join(format!("ch1-{stamp}"));
+    let root = run_root("ch1");
     let d = |p: &str| repo().join("datasets").join(p).to_string_lossy().to_string();
     let o = |p: &str| root.join(p).to_string_lossy().to_string();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
@@ -58,6 +59,47 @@ pub fn run(name: &str) -> Result<(), String> {
             run: |a| kindling_vision::cli::run(kindling_vision::cli::Cli::parse_from(a)),
         },
     ];
+    run_steps(steps, &root)
+}
+
+/// The run directory of pipeline `name`, stamped with the time.
+fn run_root(name: &str) -> PathBuf {
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    repo().join("runs").join(format!("{name}-{stamp}"))
+}
+
+/// Chapter 4: fine-tune MiniLM (from `../shared/models`, which is too large to commit) on the
+/// committed review sample, then classify two new reviews with the exported model.
+fn ch4() -> Result<(), String> {
+    let model = std::env::var_os("KINDLING_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"))
+        .join("models/all-MiniLM-L6-v2");
+    if !model.join("model.safetensors").is_file() {
+        println!("ch4 skipped: it fine-tunes all-MiniLM-L6-v2, which is not at {} (download it with `cargo xtask fetch all_minilm_l6_v2`)", model.display());
+        return Ok(());
+    }
+    let root = run_root("ch4");
+    let o = |p: &str| root.join(p).to_string_lossy().to_string();
+    let csv = repo().join("datasets/amazon-reviews-sample/reviews.csv").to_string_lossy().to_string();
+    let m = model.to_string_lossy().to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let steps = vec![Step {
+        task: "nlp",
+        data: "amazon-reviews-sample (800 train, 200 valid)",
+        metric: "accuracy",
+        args: [s(&["kindling-nlp", "train", "--csv"]), vec![csv], s(&["--text", "review", "--label", "score", "--valid-col", "is_valid", "--pretrained"]), vec![m], s(&["--epochs", "1", "--bs", "16", "--lr", "1e-4", "--out"]), vec![o("nlp")]].concat(),
+        run: |a| kindling_nlp::cli::run(kindling_nlp::cli::Cli::parse_from(a)),
+    }];
+    run_steps(steps, &root)?;
+    let model_file = o("nlp/model.safetensors");
+    let predict = s(&["kindling-nlp", "predict", "--model", &model_file, "These cookies are delicious, my kids love them and I will order again.", "Stale and tasteless, the box arrived crushed. Never again."]);
+    println!("\n$ {}", predict.join(" "));
+    kindling_nlp::cli::run(kindling_nlp::cli::Cli::parse_from(predict)).map_err(|e| format!("nlp predict: {e}"))
+}
+
+/// Runs the steps and prints one summary table (task, data, metric, seconds).
+fn run_steps(steps: Vec<Step>, root: &Path) -> Result<(), String> {
     let mut rows = Vec::new();
     for step in steps {
         println!("\n== {} on {} ==", step.task, step.data);

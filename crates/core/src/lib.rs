@@ -34,6 +34,7 @@ pub mod optim;
 pub mod plot;
 pub mod schedule;
 pub mod seed;
+pub mod weights;
 
 pub use device::DeviceChoice;
 pub use error::{Error, Result};

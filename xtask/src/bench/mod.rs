@@ -9,6 +9,7 @@ use burn::tensor::Device;
 use kindling_core::data::split::{RandomSplitter, Splitter};
 
 mod conv;
+mod nlp;
 mod vision;
 
 /// One line of the results table.
@@ -206,7 +207,7 @@ fn machine_line(threads: usize, peer: Option<&Path>) -> String {
 }
 
 /// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; `vision`, which takes about
-/// ten minutes here with its peer; or `conv`, the convolution kernel layer by layer) on
+/// ten minutes here with its peer; `nlp`, chapter 4's fine-tuning of MiniLM; or `conv`, the convolution kernel layer by layer) on
 /// `threads` threads and prints the table, headed by the machine, the thread counts and the
 /// devices of both sides. A peer that fails is reported in its row; kindling's rows still print.
 pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usize) -> Result<(), String> {
@@ -232,11 +233,14 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usiz
     if what == "vision" {
         rows.extend(vision::fashion_mnist(&data, peer)?);
     }
+    if what == "nlp" {
+        rows.extend(nlp::amazon(&data, &nlp::models_dir(), peer)?);
+    }
     if what == "conv" {
         rows.extend(conv::resnet18_small_layers());
     }
     if rows.is_empty() {
-        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, conv"));
+        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, nlp, conv"));
     }
     println!("\n{}\n", machine_line(threads, peer));
     println!("| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");

@@ -79,6 +79,7 @@ pub struct DataLoader<I, B> {
     batcher: Arc<dyn Batcher<I, B>>,
     config: LoaderConfig,
     device: Device,
+    lengths: Option<Arc<Vec<usize>>>,
 }
 
 impl<I, B> Clone for DataLoader<I, B> {
@@ -92,6 +93,7 @@ impl<I, B> Clone for DataLoader<I, B> {
             batcher: self.batcher.clone(),
             config: self.config.clone(),
             device: self.device.clone(),
+            lengths: self.lengths.clone(),
         }
     }
 }
@@ -121,7 +123,29 @@ impl<I: Send + 'static, B: Send + 'static> DataLoader<I, B> {
             batcher,
             config,
             device,
+            lengths: None,
         })
+    }
+
+    /// Batches items of similar lengths together, as fastai's `SortedDL` does for text:
+    /// `lengths[i]` is the length (in tokens) of dataset item `i`, one entry per dataset
+    /// position (a position past its end counts as length 0).
+    ///
+    /// On a shuffling loader (train), each epoch's order is drawn as fastai draws it: the
+    /// positions are shuffled (seeded per epoch, as without buckets) with the longest item moved
+    /// to the front, cut into chunks of 50 batches, each chunk sorted by length (longest first,
+    /// ties kept in shuffled order) and cut into batches; the last partial batch is dropped when
+    /// `drop_last` is set; the batches are then shuffled, and the one holding the longest item
+    /// goes first, so that a batch too large for memory fails at the first step rather than
+    /// hours in. The same seed and epoch give the same batches.
+    ///
+    /// On a loader that does not shuffle (valid, test), the order of
+    /// [`indices`](Self::indices) is kept, so that predictions line up with it (`get_preds`
+    /// and interpretation rely on that): sort the indices by length before building the loader
+    /// to get small padding there too.
+    pub fn with_length_buckets(mut self, lengths: Arc<Vec<usize>>) -> Self {
+        self.lengths = Some(lengths);
+        self
     }
 
     /// Runs `tfms` on every item, in the worker threads.
@@ -188,6 +212,9 @@ impl<I: Send + 'static, B: Send + 'static> DataLoader<I, B> {
 
     /// The dataset positions of every batch of `epoch`, in order.
     pub fn epoch_batches(&self, epoch: usize) -> Vec<Vec<usize>> {
+        if let (Some(lengths), true) = (&self.lengths, self.config.shuffle) {
+            return self.bucketed_batches(lengths, epoch);
+        }
         let mut order: Vec<usize> = self.indices.to_vec();
         if self.config.shuffle {
             let perm = seed::permutation(order.len(), &mut seed::rng(self.config.seed, &[0x5348_5546, epoch as u64]));
@@ -196,6 +223,34 @@ impl<I: Send + 'static, B: Send + 'static> DataLoader<I, B> {
         let mut batches: Vec<Vec<usize>> = order.chunks(self.config.batch_size).map(<[usize]>::to_vec).collect();
         if self.config.drop_last && batches.last().is_some_and(|b| b.len() < self.config.batch_size) {
             batches.pop();
+        }
+        batches
+    }
+
+    /// [`with_length_buckets`](Self::with_length_buckets)' order for a shuffling loader.
+    fn bucketed_batches(&self, lengths: &[usize], epoch: usize) -> Vec<Vec<usize>> {
+        let len = |i: usize| lengths.get(i).copied().unwrap_or(0);
+        let bs = self.config.batch_size;
+        let perm = seed::permutation(self.indices.len(), &mut seed::rng(self.config.seed, &[0x5348_5546, epoch as u64]));
+        let mut order: Vec<usize> = perm.into_iter().map(|p| self.indices[p]).collect();
+        // The longest item (the first of them in `indices`) goes to the front, so that it lands
+        // in the first chunk's first batch and is never in a dropped tail.
+        let longest = self.indices.iter().copied().enumerate().max_by(|a, b| len(a.1).cmp(&len(b.1)).then(b.0.cmp(&a.0))).map(|(_, i)| i);
+        if let Some(at) = longest.and_then(|l| order.iter().position(|&i| i == l)) {
+            order.swap(0, at);
+        }
+        for chunk in order.chunks_mut(bs * 50) {
+            chunk.sort_by_key(|&i| std::cmp::Reverse(len(i)));
+        }
+        let mut batches: Vec<Vec<usize>> = order.chunks(bs).map(<[usize]>::to_vec).collect();
+        if self.config.drop_last && batches.last().is_some_and(|b| b.len() < bs) {
+            batches.pop();
+        }
+        let shuffle = seed::permutation(batches.len(), &mut seed::rng(self.config.seed, &[0x534f_5254, epoch as u64]));
+        let mut slots: Vec<Option<Vec<usize>>> = batches.into_iter().map(Some).collect();
+        let mut batches: Vec<Vec<usize>> = shuffle.into_iter().filter_map(|p| slots[p].take()).collect();
+        if let Some(at) = longest.and_then(|l| batches.iter().position(|b| b.contains(&l))) {
+            batches.swap(0, at);
         }
         batches
     }
@@ -539,6 +594,65 @@ mod tests {
         let err = results[2].as_ref().unwrap_err().to_string();
         assert!(err.contains("batch 2") && err.contains("thirteen"), "{err}");
         assert!(results[3].is_ok());
+    }
+
+    #[test]
+    fn length_buckets_batch_similar_lengths_like_sorted_dl() {
+        // 2,000 items with lengths spread as reviews are (mostly short, a long tail), in
+        // batches of 16: 125 batches, so the 50-batch chunks are 800 items.
+        let n = 2000usize;
+        let mut r = seed::rng(9, &[]);
+        let lengths: Arc<Vec<usize>> = Arc::new((0..n).map(|_| { let u: f64 = r.random(); 5 + (u * u * u * 500.0) as usize }).collect());
+        let ds = Arc::new(VecDataset::new((0..n as u32).collect::<Vec<u32>>()));
+        let cfg = LoaderConfig { batch_size: 16, shuffle: true, drop_last: true, seed: 3, ..LoaderConfig::default() };
+        // Train on every other item plus a few: the dataset has positions the loader never draws.
+        let indices: Vec<usize> = (0..n).filter(|i| i % 2 == 0 || i % 7 == 0).collect();
+        let make = |cfg: LoaderConfig| {
+            DataLoader::new(ds.clone(), indices.clone(), SplitKind::Train, Arc::new(ids), cfg, Device::flex()).unwrap().with_length_buckets(lengths.clone())
+        };
+        let l = make(cfg.clone());
+        let padded = |batches: &[Vec<usize>]| -> f64 {
+            // Pad tokens per real token: what padding every batch to its longest item wastes.
+            let (mut pad, mut real) = (0usize, 0usize);
+            for b in batches {
+                let m = b.iter().map(|&i| lengths[i]).max().unwrap();
+                pad += b.iter().map(|&i| m - lengths[i]).sum::<usize>();
+                real += b.iter().map(|&i| lengths[i]).sum::<usize>();
+            }
+            pad as f64 / real as f64
+        };
+        let longest = indices.iter().copied().max_by_key(|&i| (lengths[i], std::cmp::Reverse(i))).unwrap();
+        for e in 0..3 {
+            let batches = l.epoch_batches(e);
+            assert_eq!(batches.len(), indices.len() / 16, "epoch {e}");
+            assert!(batches.iter().all(|b| b.len() == 16));
+            // Every item once, only the tail (fewer than a batch) dropped.
+            let mut all: Vec<usize> = batches.concat();
+            all.sort();
+            all.dedup();
+            assert_eq!(all.len(), batches.len() * 16, "an item came twice in epoch {e}");
+            assert!(all.iter().all(|i| indices.contains(i)));
+            assert!(indices.len() - all.len() < 16);
+            assert!(batches[0].contains(&longest), "epoch {e}: the longest item is not in the first batch");
+            // The loader yields exactly these batches.
+            let yielded: Vec<Vec<usize>> = epoch(&l, e).into_iter().map(|b| b.into_iter().map(|x| x as usize).collect()).collect();
+            assert_eq!(yielded, batches);
+            // Much less padding than random batches of the same items.
+            let plain = make(LoaderConfig { seed: 3, ..cfg.clone() });
+            let mut random = plain.clone();
+            random.lengths = None;
+            let (b, r) = (padded(&batches), padded(&random.epoch_batches(e)));
+            assert!(b * 5.0 < r, "epoch {e}: bucketed padding {b:.3} is not 5x below random {r:.3}");
+        }
+        assert_ne!(l.epoch_batches(0), l.epoch_batches(1), "each epoch draws new batches");
+        assert_eq!(l.epoch_batches(1), make(cfg.clone()).epoch_batches(1), "same seed, same batches");
+        assert_ne!(l.epoch_batches(0), make(LoaderConfig { seed: 4, ..cfg.clone() }).epoch_batches(0));
+        // Without drop_last the partial batch is kept and every item comes.
+        let keep = make(LoaderConfig { drop_last: false, ..cfg.clone() });
+        assert_eq!(keep.epoch_batches(0).concat().len(), indices.len());
+        // A loader that does not shuffle keeps the order of its indices.
+        let valid = make(LoaderConfig { shuffle: false, drop_last: false, ..cfg });
+        assert_eq!(valid.epoch_batches(0).concat(), indices);
     }
 
     #[test]

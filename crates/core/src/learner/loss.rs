@@ -2,7 +2,7 @@
 //! by loss (top losses, data cleaning).
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::{log_softmax, sigmoid, softmax};
 
 use super::model::Target;
 
@@ -62,6 +62,29 @@ impl Loss for MseLoss {
     }
 }
 
+/// Binary cross-entropy on logits with multi-hot targets, averaged over the labels of an item
+/// (fastai's `BCEWithLogitsLossFlat`, the loss of multi-label classification). Computed as
+/// `max(x, 0) - x·y + ln(1 + e^-|x|)`, which never overflows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BceWithLogitsLoss;
+
+impl Loss for BceWithLogitsLoss {
+    fn name(&self) -> &'static str {
+        "BCEWithLogitsLossFlat"
+    }
+    fn per_item(&self, preds: Tensor<2>, target: &Target) -> Tensor<1> {
+        let Target::Values(y) = target else {
+            panic!("binary cross-entropy needs multi-hot value targets");
+        };
+        let n = preds.dims()[0];
+        let softplus = preds.clone().abs().neg().exp().log1p();
+        (preds.clone().clamp_min(0.0) - preds * y.clone() + softplus).mean_dim(1).reshape([n])
+    }
+    fn activation(&self, preds: Tensor<2>) -> Tensor<2> {
+        sigmoid(preds)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +98,18 @@ mod tests {
         let l: Vec<f32> = CrossEntropyLoss.per_item(preds, &t).into_data().convert::<f32>().try_into_vec().unwrap();
         assert!((l[0] - std::f32::consts::LN_2).abs() < 1e-6);
         assert!((l[1] - (1.0 + (-2.0f32).exp()).ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bce_with_logits_matches_hand_computation() {
+        let d = Device::flex();
+        let preds = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 2.0, -30.0, 30.0], [2, 2]), &d);
+        let t = Target::Values(Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0], [2, 2]), &d));
+        let l: Vec<f32> = BceWithLogitsLoss.per_item(preds, &t).into_data().convert::<f32>().try_into_vec().unwrap();
+        // item 0: (ln 2 + ln(1 + e^2)) / 2; item 1: two confident right answers, about 0
+        let want = (std::f32::consts::LN_2 + (1.0 + 2.0f32.exp()).ln()) / 2.0;
+        assert!((l[0] - want).abs() < 1e-5, "{l:?}");
+        assert!(l[1].abs() < 1e-6 && l[1].is_finite(), "{l:?}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod scheduler;
 pub use callback::{Callback, Cancel, Ctx, Event, FitState};
 pub use checkpoint::{CHECKPOINT_DIR, CheckpointState, Checkpointer, LoadedCheckpoint, load_checkpoint};
 pub use early_stopping::EarlyStopping;
-pub use loss::{CrossEntropyLoss, Loss, MseLoss};
+pub use loss::{BceWithLogitsLoss, CrossEntropyLoss, Loss, MseLoss};
 pub use lr_find::{LrFindConfig, LrFindResult, minimum, slide, steep, valley};
 pub use model::{Batch, Target, TaskModel};
 pub use progress::{Progress, table_header, table_row};

@@ -42,6 +42,56 @@ impl Metric for Accuracy {
     }
 }
 
+/// Multi-label accuracy (fastai's `accuracy_multi`): the share of (item, label) pairs where
+/// the sigmoid of the prediction, compared with `thresh`, agrees with the 0/1 target.
+///
+/// ```
+/// use kindling_core::metrics::{AccuracyMulti, HostPreds, HostTarget, Metric};
+/// let mut m = AccuracyMulti::new(0.5);
+/// // logits 2 and -2 are sigmoid 0.88 and 0.12: predicted labels 1, 0 against targets 1, 1
+/// m.accumulate(&HostPreds { values: vec![2.0, -2.0], n_out: 2 }, &HostTarget::Values(vec![1.0, 1.0]));
+/// assert_eq!(m.value(), Some(0.5));
+/// ```
+#[derive(Debug, Clone)]
+pub struct AccuracyMulti {
+    thresh: f32,
+    correct: u64,
+    total: u64,
+}
+
+impl AccuracyMulti {
+    /// Labels count as predicted when their sigmoid exceeds `thresh` (fastai: 0.5).
+    pub fn new(thresh: f32) -> Self {
+        Self { thresh, correct: 0, total: 0 }
+    }
+}
+
+impl Metric for AccuracyMulti {
+    fn name(&self) -> String {
+        "accuracy_multi".into()
+    }
+    fn reset(&mut self) {
+        self.correct = 0;
+        self.total = 0;
+    }
+    fn accumulate(&mut self, preds: &HostPreds, target: &HostTarget) {
+        let HostTarget::Values(t) = target else {
+            panic!("accuracy_multi needs multi-hot targets");
+        };
+        for (&p, &y) in preds.values.iter().zip(t) {
+            let predicted = 1.0 / (1.0 + (-p).exp()) > self.thresh;
+            self.correct += u64::from(predicted == (y > 0.5));
+            self.total += 1;
+        }
+    }
+    fn value(&self) -> Option<f64> {
+        (self.total > 0).then(|| self.correct as f64 / self.total as f64)
+    }
+    fn higher_is_better(&self) -> bool {
+        true
+    }
+}
+
 /// `1 - accuracy` (fastai's `error_rate`).
 #[derive(Default, Debug, Clone)]
 pub struct ErrorRate(Accuracy);

@@ -8,7 +8,7 @@ mod classification;
 mod regression;
 mod smooth;
 
-pub use classification::{Accuracy, ErrorRate, F1Score, F1Average};
+pub use classification::{Accuracy, AccuracyMulti, ErrorRate, F1Score, F1Average};
 pub use regression::{Mae, Mse, Rmse};
 pub use smooth::SmoothLoss;
 
@@ -106,6 +106,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Metric>> {
     Some(match name {
         "accuracy" => Box::new(Accuracy::default()),
         "error_rate" => Box::new(ErrorRate::default()),
+        "accuracy_multi" => Box::new(AccuracyMulti::new(0.5)),
         "mse" => Box::new(Mse::default()),
         "rmse" => Box::new(Rmse::default()),
         "mae" => Box::new(Mae::default()),

@@ -1,0 +1,475 @@
+//! The `kindling-nlp` command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::builder::TypedValueParser;
+use clap::{Args, Parser, Subcommand};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, positive_f64, prepare_run_dir, run_lr_find, train_lr};
+use kindling_core::interpret::ClassificationInterpretation;
+use kindling_core::learner::{FineTune, Learner, RunInfo, SplitSizes};
+use kindling_core::schedule::LrSpec;
+use kindling_core::{DeviceChoice, Error, Result};
+
+use crate::classifier::{ClassifierConfig, Pooling, TextClassifier};
+use crate::data::{LabelKind, TextBatch, TextData, TextDataOptions, TextSource};
+use crate::embed::{Embedder, nearest, write_npy, write_safetensors};
+use crate::learner::{TextTask, one_cycle, text_learner};
+use crate::model::load_hub;
+use crate::predict::{TextPredictor, TextPreprocessing, export_text};
+use crate::tokenizer::TextTokenizer;
+
+/// Text classification by fine-tuning a pretrained transformer (chapter 4), and sentence
+/// embeddings.
+#[derive(Parser)]
+#[command(name = "kindling-nlp", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fine-tune a pretrained transformer to classify texts; writes model.safetensors (with the
+    /// tokenizer inside), metrics.json and history.png into --out.
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        fit: FitArgs,
+        #[command(flatten)]
+        common: TrainArgs,
+    },
+    /// Classify texts with a trained model: the texts given, or a column of a CSV/Parquet file
+    /// (the rows are written again with a prediction and a probability per class).
+    Predict {
+        /// The model file written by `train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// A CSV or Parquet file of texts to classify (instead of texts on the command line).
+        #[arg(long, requires = "text")]
+        csv: Option<PathBuf>,
+        /// The column of --csv holding the texts.
+        #[arg(long)]
+        text: Option<String>,
+        /// Where to write the rows with their predictions (default: beside --csv, as
+        /// STEM.predictions.csv; an existing file is never replaced).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where to run: cpu, or wgpu in a build with the `wgpu` feature.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+        /// Texts to classify.
+        texts: Vec<String>,
+    },
+    /// The validation set's confusion matrix (confusion_matrix.png) and its most confident
+    /// mistakes with their text (interpretation.txt), with the split the model was trained on.
+    Interpret {
+        /// The model file written by `train`.
+        #[arg(long)]
+        model: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Mistakes to list.
+        #[arg(short = 'k', long, default_value_t = 10)]
+        k: usize,
+        /// Folder for the outputs.
+        #[arg(long, default_value = "runs/interpret")]
+        out: PathBuf,
+        /// Where to run: cpu or wgpu.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+    },
+    /// Sentence embeddings (mean pooling, unit length) of the lines of a file, written as .npy or
+    /// .safetensors; with --similar, the lines nearest to a query by cosine.
+    Embed {
+        /// A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).
+        #[arg(long, conflicts_with = "model")]
+        pretrained: Option<PathBuf>,
+        /// A model file written by `train` (its fine-tuned encoder is used).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// A text file, one text a line (empty lines are skipped).
+        #[arg(long)]
+        lines: PathBuf,
+        /// Write the vectors here: FILE.npy (NumPy) or FILE.safetensors (tensor `embeddings`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the lines most similar to this query.
+        #[arg(long)]
+        similar: Option<String>,
+        /// How many similar lines to print.
+        #[arg(short = 'k', long, default_value_t = 5)]
+        k: usize,
+        /// Longest text in tokens (longer ones are cut).
+        #[arg(long, default_value_t = 128)]
+        max_len: usize,
+        /// Texts per batch.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+        bs: usize,
+        /// Where to run: cpu or wgpu.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+    },
+    /// Sweep learning rates and suggest one (writes lr_find.png and lr_find.json).
+    LrFind {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        common: LrFindArgs,
+    },
+}
+
+/// Where the labelled texts are.
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// A CSV or Parquet file with a text column and a label column.
+    #[arg(long, conflicts_with = "text_dir")]
+    csv: Option<PathBuf>,
+    /// A folder per class of .txt files (IMDb layout: with train/ and valid/ or test/
+    /// sub-folders, those are the split; otherwise a random --valid-pct split).
+    #[arg(long)]
+    text_dir: Option<PathBuf>,
+    /// The column of --csv holding the texts.
+    #[arg(long, default_value = "text")]
+    text: String,
+    /// The column of --csv holding the labels.
+    #[arg(long, default_value = "label")]
+    label: String,
+    /// A column of --csv marking the validation rows (true/1), as fastai's ColSplitter.
+    #[arg(long)]
+    valid_col: Option<String>,
+    /// Share of texts to validate on when there is no --valid-col or valid/ folder.
+    #[arg(long, default_value_t = 0.2)]
+    valid_pct: f64,
+    /// Each text may have several labels, separated by --label-delim (fastai's
+    /// MultiCategoryBlock): sigmoid outputs, binary cross-entropy, accuracy_multi.
+    #[arg(long, conflicts_with = "regression")]
+    multi_label: bool,
+    /// The separator of labels in one cell with --multi-label.
+    #[arg(long, default_value = ";")]
+    label_delim: String,
+    /// The label is a number to predict (mean squared error) rather than a class.
+    #[arg(long)]
+    regression: bool,
+    /// Train on the first N training texts only (quick runs).
+    #[arg(long)]
+    limit_train: Option<usize>,
+    /// Validate on the first N validation texts only.
+    #[arg(long)]
+    limit_valid: Option<usize>,
+}
+
+/// Which pretrained transformer, and how texts enter it.
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// A Hugging Face model folder: config.json, model.safetensors and tokenizer.json (BERT,
+    /// MiniLM, DistilBERT or RoBERTa).
+    #[arg(long)]
+    pretrained: PathBuf,
+    /// Longest text in tokens, special tokens included; longer texts keep their first
+    /// tokens (Hugging Face's `truncation=True`).
+    #[arg(long, default_value_t = 128)]
+    max_len: usize,
+    /// How the hidden states become one vector: mean (over the tokens), or cls (the first
+    /// token, through the checkpoint's pooler when it has one).
+    #[arg(long, value_enum, default_value = "mean")]
+    pooling: Pooling,
+}
+
+/// How to train.
+#[derive(Args, Clone)]
+struct FitArgs {
+    /// fastai's fine_tune: one epoch training the head alone (encoder frozen) at --lr, then
+    /// --epochs with everything unfrozen and discriminative rates, from --lr/200 on the
+    /// embeddings to --lr/2 on the head. Without it, everything trains from the start with
+    /// one-cycle (the usual recipe for transformers).
+    #[arg(long)]
+    fine_tune: bool,
+    /// Share of the steps spent warming up the learning rate (one-cycle's pct_start).
+    #[arg(long, default_value_t = 0.1)]
+    warmup_pct: f64,
+    /// Clip the gradients' global norm to this (the Hugging Face Trainer's 1.0); 0 turns it off.
+    #[arg(long, default_value_t = 1.0)]
+    clip_norm: f64,
+    /// Multi-label: a label is predicted when its probability exceeds this.
+    #[arg(long, default_value_t = 0.5, value_parser = positive_f64)]
+    thresh: f64,
+}
+
+impl DataArgs {
+    fn task(&self) -> TextTask {
+        if self.multi_label {
+            TextTask::Multi
+        } else if self.regression {
+            TextTask::Regression
+        } else {
+            TextTask::Single
+        }
+    }
+
+    fn load(&self, seed: u64) -> Result<TextData> {
+        if !(self.valid_pct > 0.0 && self.valid_pct < 1.0) {
+            return Err(Error::invalid("--valid-pct", format!("{} is not between 0 and 1", self.valid_pct)));
+        }
+        let source = match (&self.csv, &self.text_dir) {
+            (Some(f), _) => TextSource::Table { path: f.clone(), text: self.text.clone(), label: self.label.clone(), valid_col: self.valid_col.clone() },
+            (None, Some(d)) => {
+                if self.valid_col.is_some() {
+                    return Err(Error::invalid("--valid-col", "names a column of --csv; a --text-dir is split by its train/valid folders or --valid-pct"));
+                }
+                TextSource::Folders { dir: d.clone() }
+            }
+            (None, None) => return Err(Error::invalid("data", "give --csv FILE (with --text and --label columns) or --text-dir DIR")),
+        };
+        let kind = match self.task() {
+            TextTask::Single => LabelKind::Single,
+            TextTask::Multi => LabelKind::Multi { delim: self.label_delim.clone() },
+            TextTask::Regression => LabelKind::Regression,
+        };
+        let opts = TextDataOptions { kind, valid_pct: self.valid_pct, seed, limit_train: self.limit_train, limit_valid: self.limit_valid };
+        TextData::load(&source, &opts)
+    }
+}
+
+/// The classifier's configuration and its encoder with the pretrained weights.
+fn pretrained_model(model: &ModelArgs, n_out: usize, device: &burn::tensor::Device) -> Result<(ClassifierConfig, TextClassifier, TextTokenizer)> {
+    let (hub, encoder) = load_hub(&model.pretrained, device)?;
+    if model.max_len < 2 || model.max_len > hub.max_tokens() {
+        return Err(Error::invalid("--max-len", format!("{}: {} reads 2 to {} tokens", model.max_len, model.pretrained.display(), hub.max_tokens())));
+    }
+    let tokenizer = TextTokenizer::from_file(&model.pretrained.join("tokenizer.json"))?;
+    let config = ClassifierConfig { encoder: hub, pooling: model.pooling, n_out, max_len: model.max_len };
+    let classifier = config.init_with(encoder, device);
+    Ok((config, classifier, tokenizer))
+}
+
+/// Parses the command line, runs it, and turns an error into a message and a failure code.
+pub fn main() -> ExitCode {
+    kindling_core::cli::exit(run(Cli::parse()))
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train { data, model, fit, common } => train(&data, &model, &fit, &common),
+        Command::LrFind { data, model, common } => {
+            let device = common.device.device()?;
+            device.seed(common.seed);
+            let text = data.load(common.seed)?;
+            let (config, classifier, tokenizer) = pretrained_model(&model, text.n_out(), &device)?;
+            let dls = text.dataloaders(&tokenizer, config.max_len, common.bs, common.seed, &device)?;
+            let mut learn = text_learner(&config, classifier, &dls, data.task(), Some(1.0)).quiet();
+            run_lr_find(&mut learn, &common).map(|_| ())
+        }
+        Command::Predict { model, csv, text, out, device, texts } => {
+            let device = device.device()?;
+            let p = TextPredictor::load(&model, &device)?;
+            match csv {
+                Some(file) => predict_table(&p, &file, text.as_deref().unwrap_or("text"), out),
+                None => {
+                    if texts.is_empty() {
+                        return Err(Error::invalid("texts", "give texts to classify, or --csv FILE --text COLUMN"));
+                    }
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    for (t, pred) in texts.iter().zip(p.predict(&refs)?) {
+                        let shown = describe(&p, &pred.probs, &pred.labels);
+                        let cut = if pred.truncated { format!(" (cut to {} tokens)", pred.n_tokens) } else { String::new() };
+                        println!("{shown}{cut}  {}", preview(t, 70));
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Command::Interpret { model, data, k, out, device } => interpret(&model, &data, k, &out, &device),
+        Command::Embed { pretrained, model, lines, out, similar, k, max_len, bs, device } => {
+            let device = device.device()?;
+            let embedder = match (pretrained, model) {
+                (Some(dir), _) => Embedder::from_hub(&dir, max_len, &device)?,
+                (None, Some(m)) => {
+                    let p = TextPredictor::load(&m, &device)?;
+                    Embedder::new(p.encoder().clone(), p.tokenizer().clone(), max_len.min(p.config.max_len), &device)
+                }
+                (None, None) => return Err(Error::invalid("--pretrained", "give --pretrained DIR (a Hugging Face model) or --model FILE")),
+            };
+            let text = std::fs::read_to_string(&lines).map_err(|e| Error::bad_file(&lines, format!("not a UTF-8 text file: {e}")))?;
+            let texts: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            if texts.is_empty() {
+                return Err(Error::bad_file(&lines, "no text in it (one text a line)"));
+            }
+            if out.is_none() && similar.is_none() {
+                return Err(Error::invalid("--out", "give --out FILE.npy|FILE.safetensors, --similar QUERY, or both"));
+            }
+            let t = Instant::now();
+            let vectors = embedder.embed(&texts, bs)?;
+            let secs = t.elapsed().as_secs_f64();
+            println!("{} texts embedded in {secs:.1} s ({:.0} texts/s), {} dimensions", texts.len(), texts.len() as f64 / secs, vectors[0].len());
+            if let Some(out) = &out {
+                match out.extension().and_then(|e| e.to_str()) {
+                    Some("npy") => write_npy(out, &vectors)?,
+                    Some("safetensors") => write_safetensors(out, &vectors)?,
+                    _ => return Err(Error::invalid("--out", format!("{}: name a .npy or .safetensors file", out.display()))),
+                }
+                println!("embeddings written to {}", out.display());
+            }
+            if let Some(q) = &similar {
+                let qv = embedder.embed(&[q.as_str()], 1)?.remove(0);
+                println!("most similar to {q:?}:");
+                for (i, s) in nearest(&qv, &vectors, k) {
+                    println!("  {s:.4}  line {}: {}", i + 1, preview(texts[i], 90));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn train(data: &DataArgs, model: &ModelArgs, fit: &FitArgs, common: &TrainArgs) -> Result<()> {
+    if !(fit.warmup_pct > 0.0 && fit.warmup_pct < 1.0) {
+        return Err(Error::invalid("--warmup-pct", format!("{} is not between 0 and 1", fit.warmup_pct)));
+    }
+    if !(fit.clip_norm >= 0.0 && fit.clip_norm.is_finite()) {
+        return Err(Error::invalid("--clip-norm", format!("{} is not a number of at least 0", fit.clip_norm)));
+    }
+    if data.task() != TextTask::Multi && fit.thresh != 0.5 {
+        return Err(Error::invalid("--thresh", "applies to --multi-label only"));
+    }
+    prepare_run_dir(&common.out, common.resume)?;
+    let device = common.device.device()?;
+    device.seed(common.seed);
+    let text = data.load(common.seed)?;
+    let (config, classifier, tokenizer) = pretrained_model(model, text.n_out(), &device)?;
+    let (train, valid, test) = text.splits.sizes();
+    println!("{train} training and {valid} validation texts; {}", text.describe_labels());
+    let t = Instant::now();
+    let dls = text.dataloaders(&tokenizer, config.max_len, common.bs, common.seed, &device)?;
+    println!("tokenized in {:.1} s; {}", t.elapsed().as_secs_f64(), text.describe_lengths());
+    let clip = (fit.clip_norm > 0.0).then_some(fit.clip_norm);
+    let learn = text_learner(&config, classifier, &dls, data.task(), clip);
+    let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
+    let mut learn = attach_run_dir(learn, common, info)?;
+    let lr = if fit.fine_tune {
+        let lr = train_lr(&mut learn, common, 1e-4)?;
+        learn.fine_tune_with(common.epochs, lr, FineTune::default())?;
+        lr
+    } else {
+        let lr = train_lr(&mut learn, common, 5e-5)?;
+        learn.fit_one_cycle_with(common.epochs, one_cycle(lr, fit.warmup_pct), LrSpec::Single(lr))?;
+        lr
+    };
+    report_speed(&learn, &text, t.elapsed().as_secs_f64(), common.epochs + usize::from(fit.fine_tune), lr);
+    let path = common.out.join("model.safetensors");
+    let pre = TextPreprocessing { tokenizer: tokenizer.to_json(), task: data.task(), thresh: fit.thresh as f32 };
+    export_text(&path, learn.model(), &config, &pre, text.classes().to_vec(), Some(text.split_record(common.seed)))?;
+    println!("model written to {}", path.display());
+    Ok(())
+}
+
+fn report_speed(learn: &Learner<TextClassifier, TextBatch>, text: &TextData, secs: f64, epochs: usize, lr: f64) {
+    let tokens = text.train_tokens() * epochs + text.valid_tokens() * epochs;
+    let _ = learn;
+    println!("trained at lr {lr:.1e} in {secs:.1} s: {:.0} tokens/s (training and validation, padding excluded)", tokens as f64 / secs);
+}
+
+/// `text` on one line, cut to `n` characters.
+fn preview(text: &str, n: usize) -> String {
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > n { format!("{}…", one.chars().take(n).collect::<String>()) } else { one }
+}
+
+/// A prediction as a person reads it.
+fn describe(p: &TextPredictor, probs: &[f32], labels: &[String]) -> String {
+    match p.pre.task {
+        TextTask::Regression => format!("{:.4}", probs[0]),
+        TextTask::Single => {
+            let i = p.classes.iter().position(|c| Some(c) == labels.first()).unwrap_or(0);
+            format!("{} ({:.3})", p.classes[i], probs[i])
+        }
+        TextTask::Multi => format!("[{}]", labels.join(", ")),
+    }
+}
+
+fn predict_table(p: &TextPredictor, file: &Path, column: &str, out: Option<PathBuf>) -> Result<()> {
+    let texts = crate::data::read_text_column(file, column)?;
+    let out = out.unwrap_or_else(|| {
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("texts");
+        file.with_file_name(format!("{stem}.predictions.csv"))
+    });
+    if out.exists() {
+        return Err(Error::invalid("--out", format!("{} exists: choose another file (kindling never replaces one)", out.display())));
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let t = Instant::now();
+    let preds = p.predict(&refs)?;
+    let secs = t.elapsed().as_secs_f64();
+    let tokens: usize = preds.iter().map(|x| x.n_tokens).sum();
+    let mut csv = Vec::new();
+    let header: Vec<String> = match p.pre.task {
+        TextTask::Regression => vec!["prediction".into()],
+        _ => std::iter::once("prediction".to_string()).chain(p.classes.iter().map(|c| format!("p_{c}"))).collect(),
+    };
+    writeln!(csv, "row,{}", header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",")).map_err(|e| Error::io(&out, e))?;
+    for (i, pred) in preds.iter().enumerate() {
+        let mut fields = vec![(i + 1).to_string()];
+        match p.pre.task {
+            TextTask::Regression => fields.push(format!("{}", pred.probs[0])),
+            _ => {
+                fields.push(csv_field(&pred.labels.join(";")));
+                fields.extend(pred.probs.iter().map(|v| format!("{v:.6}")));
+            }
+        }
+        writeln!(csv, "{}", fields.join(",")).map_err(|e| Error::io(&out, e))?;
+    }
+    kindling_core::io::write_atomic(&out, &csv)?;
+    println!("{} texts classified in {secs:.1} s ({:.0} tokens/s); predictions written to {} (row = data row of {})", preds.len(), tokens as f64 / secs, out.display(), file.display());
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn interpret(model: &Path, data: &DataArgs, k: usize, out: &Path, device: &DeviceChoice) -> Result<()> {
+    let device = device.device()?;
+    let p = TextPredictor::load(model, &device)?;
+    if p.pre.task != TextTask::Single {
+        return Err(Error::invalid("--model", "interpret reads single-label classifiers; this model is multi-label or regression"));
+    }
+    let record = p.split.clone().ok_or_else(|| Error::bad_file(model, "records no split: the validation set cannot be rebuilt"))?;
+    let text = data.load(record.seed)?;
+    if text.classes() != p.classes.as_slice() {
+        return Err(Error::invalid("data", format!("the labels are {:?}, but {} was trained on {:?}", text.classes(), model.display(), p.classes)));
+    }
+    record.check_same(&text.split_record(record.seed)).map_err(|e| Error::invalid("data", format!("not the data {} was trained on: {e}", model.display())))?;
+    let valid = &text.splits.valid;
+    let texts: Vec<&str> = valid.iter().map(|&i| text.texts[i].as_str()).collect();
+    let ids = p.tokenizer().encode_batch(&texts, p.config.max_len)?;
+    let raw = p.raw_outputs(&ids, 64)?;
+    let probs: Vec<f32> = raw.iter().flat_map(|r| p.activate(r).0).collect();
+    let targets: Vec<usize> = valid.iter().map(|&i| text.class_of(i)).collect();
+    let interp = ClassificationInterpretation::new(p.classes.clone(), probs, targets)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    interp.plot_confusion_matrix(&out.join("confusion_matrix.png"))?;
+    let mut report = format!("accuracy {:.4} on {} validation texts\n\n{}\n", interp.accuracy(), interp.len(), interp.confusion_text());
+    report.push_str(&format!("\nthe {k} most confident mistakes:\n"));
+    for tl in interp.top_losses(k) {
+        report.push_str(&format!(
+            "loss {:.3}  actual {}  predicted {} ({:.3})  {}\n",
+            tl.loss,
+            p.classes[tl.actual],
+            p.classes[tl.predicted],
+            tl.prob,
+            preview(texts[tl.index], 160)
+        ));
+    }
+    kindling_core::io::write_atomic(&out.join("interpretation.txt"), report.as_bytes())?;
+    print!("{report}");
+    println!("\nconfusion_matrix.png and interpretation.txt written to {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests of kindling-nlp, grouped by theme.
+
+mod cli;
+mod data;
+mod model;
