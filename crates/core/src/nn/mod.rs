@@ -1,21 +1,26 @@
 //! fastai's reusable layers and rules, shared by the task crates: embedding sizes, the
 //! Linear–BatchNorm–Dropout block, the sigmoid squashing of a regression output into a range,
-//! and a faster CPU convolution.
+//! and faster CPU kernels (convolution, BatchNorm, GELU, softmax).
 
 #[macro_use]
 mod simd;
 pub mod batch_norm;
 pub mod conv2d;
 mod flex;
+pub mod gelu;
 mod emb;
 mod lin_bn_drop;
+mod math;
 mod sigmoid_range;
+pub mod softmax;
 
 pub use batch_norm::{BatchNorm, BatchNormConfig, batch_norm};
 pub use conv2d::conv2d;
+pub use gelu::gelu;
 pub use emb::{emb_sz_rule, embedding, trunc_normal};
 pub use lin_bn_drop::{LinBnDrop, LinBnDropConfig};
 pub use sigmoid_range::{SigmoidRange, sigmoid_range};
+pub use softmax::softmax_last;
 
 /// The number of learned parameters, as PyTorch's `sum(p.numel() for p in m.parameters())`
 /// counts them: BatchNorm's running statistics are buffers, not parameters (burn's own

@@ -2,9 +2,9 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear};
-use burn::tensor::activation::softmax;
 use burn::tensor::module::linear;
 use burn::tensor::{Device, Int, Tensor};
+use kindling_core::nn::softmax_last;
 
 use super::HubConfig;
 use super::init;
@@ -72,7 +72,7 @@ impl SelfAttention {
         // Scaling the queries rather than the scores: t·h products instead of heads·t².
         let q = q * (d as f64).sqrt().recip();
         let scores = q.matmul(k.swap_dims(2, 3)) + bias;
-        let probs = self.dropout.forward(softmax(scores, 3));
+        let probs = self.dropout.forward(softmax_last(scores));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([b, t, h]);
         self.dense.forward(context)
     }

@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
-use burn::tensor::activation::gelu;
+use kindling_core::nn::gelu;
 use burn::tensor::{Device, Int, Tensor};
 
 use super::attention::{SelfAttention, attention_bias};
