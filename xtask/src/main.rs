@@ -5,10 +5,8 @@
 //! - `bench TASK|all [--peer PYTHON]`: benchmarks on `../shared/data`, side by side with fastai;
 //! - `check-debug`: the bad-input suite in the debug profile, where arithmetic overflow panics.
 
-// Tensor code allocates many small buffers: mimalloc is about a third faster than the
-// system allocator on the tabular benchmark.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// mimalloc, keeping freed memory (see kindling_core::allocator).
+kindling_core::mimalloc_allocator!();
 
 mod bench;
 mod check_debug;
@@ -75,6 +73,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let result = match Cli::parse().command {
         Command::Fetch { name, from, to, idle_timeout } => (|| {
             let m = manifest::Manifest::find(&manifest::manifests_dir(), &name)?;

@@ -1,10 +1,9 @@
 //! `kindling-collab`: the command line of [`kindling_collab::cli`].
 
-// Tensor code allocates many small buffers: mimalloc is about a third faster than the
-// system allocator on the tabular benchmark.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// mimalloc, keeping freed memory (see kindling_core::allocator).
+kindling_core::mimalloc_allocator!();
 
 fn main() -> std::process::ExitCode {
+    keep_freed_memory();
     kindling_collab::cli::main()
 }

@@ -18,6 +18,7 @@
 //! Devices are chosen at run time with [`DeviceChoice`]: `cpu` always, `wgpu` with the
 //! `wgpu` feature.
 
+pub mod allocator;
 pub mod bench;
 pub mod cli;
 pub mod data;

@@ -1,9 +1,9 @@
 //! `kindling-segmentation`: the command line of [`kindling_segmentation::cli`].
 
-// Tensor code allocates many small buffers: mimalloc is faster than the system allocator.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// mimalloc, keeping freed memory (see kindling_core::allocator).
+kindling_core::mimalloc_allocator!();
 
 fn main() -> std::process::ExitCode {
+    keep_freed_memory();
     kindling_segmentation::cli::main()
 }

@@ -1,9 +1,9 @@
 //! `kindling-vision`: the command line of [`kindling_vision::cli`].
 
-// Tensor code allocates many small buffers: mimalloc is faster than the system allocator.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// mimalloc, keeping freed memory (see kindling_core::allocator).
+kindling_core::mimalloc_allocator!();
 
 fn main() -> std::process::ExitCode {
+    keep_freed_memory();
     kindling_vision::cli::main()
 }

@@ -1,11 +1,10 @@
 //! The `kindling-collab` command line, built inside the test package so that the end-to-end
 //! tests can run it as a process.
 
-// Tensor code allocates many small buffers: mimalloc is about a third faster than the
-// system allocator on the tabular benchmark.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// mimalloc, keeping freed memory (see kindling_core::allocator).
+kindling_core::mimalloc_allocator!();
 
 fn main() -> std::process::ExitCode {
+    keep_freed_memory();
     kindling_collab::cli::main()
 }

@@ -8,7 +8,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::Autodiff;
 use burn::backend::flex::{Flex, FlexTensor};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{AutodiffBackend, Backend, TensorMetadata, backend_extension};
+use burn::backend::{Backend, TensorMetadata, backend_extension};
 
 use super::kernel;
 use crate::nn::flex::{flex_tensor, values};
