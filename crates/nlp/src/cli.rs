@@ -9,12 +9,12 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, positive_f64, prepare_run_dir, run_lr_find, train_lr};
 use kindling_core::interpret::ClassificationInterpretation;
-use kindling_core::learner::{FineTune, Learner, RunInfo, SplitSizes};
+use kindling_core::learner::{FineTune, RunInfo, SplitSizes};
 use kindling_core::schedule::LrSpec;
 use kindling_core::{DeviceChoice, Error, Result};
 
 use crate::classifier::{ClassifierConfig, Pooling, TextClassifier};
-use crate::data::{LabelKind, TextBatch, TextData, TextDataOptions, TextSource};
+use crate::data::{LabelKind, TextData, TextDataOptions, TextSource};
 use crate::embed::{Embedder, nearest, write_npy, write_safetensors};
 use crate::learner::{TextTask, one_cycle, text_learner};
 use crate::model::load_hub;
@@ -363,7 +363,7 @@ fn train(data: &DataArgs, model: &ModelArgs, fit: &FitArgs, common: &TrainArgs) 
         learn.fit_one_cycle_with(common.epochs, one_cycle(lr, fit.warmup_pct), LrSpec::Single(lr))?;
         lr
     };
-    report_speed(&learn, &text, t.elapsed().as_secs_f64(), common.epochs + usize::from(fit.fine_tune), lr);
+    report_speed(&text, t.elapsed().as_secs_f64(), common.epochs + usize::from(fit.fine_tune), lr);
     let path = common.out.join("model.safetensors");
     let pre = TextPreprocessing { tokenizer: tokenizer.to_json(), task: data.task(), thresh: fit.thresh as f32 };
     export_text(&path, learn.model(), &config, &pre, text.classes().to_vec(), Some(text.split_record(common.seed)))?;
@@ -371,9 +371,8 @@ fn train(data: &DataArgs, model: &ModelArgs, fit: &FitArgs, common: &TrainArgs) 
     Ok(())
 }
 
-fn report_speed(learn: &Learner<TextClassifier, TextBatch>, text: &TextData, secs: f64, epochs: usize, lr: f64) {
+fn report_speed(text: &TextData, secs: f64, epochs: usize, lr: f64) {
     let tokens = text.train_tokens() * epochs + text.valid_tokens() * epochs;
-    let _ = learn;
     println!("trained at lr {lr:.1e} in {secs:.1} s: {:.0} tokens/s (training and validation, padding excluded)", tokens as f64 / secs);
 }
 
@@ -468,7 +467,7 @@ fn interpret(model: &Path, data: &DataArgs, k: usize, out: &Path, device: &Devic
             preview(texts[tl.index], 160)
         ));
     }
-    kindling_core::io::write_atomic(&out.join("interpretation.txt"), report.as_bytes())?;
+    kindling_core::io::write_atomic(out.join("interpretation.txt"), report.as_bytes())?;
     print!("{report}");
     println!("\nconfusion_matrix.png and interpretation.txt written to {}", out.display());
     Ok(())

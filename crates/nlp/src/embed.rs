@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use kindling_core::{Error, Result};
 
 use crate::model::{Encoder, load_hub, mean_pool};
-use crate::data::pad_ids;
+use crate::data::rows_by_length;
 use crate::tokenizer::TextTokenizer;
 
 /// An encoder and its tokenizer, ready to embed texts.
@@ -42,20 +42,8 @@ impl Embedder {
     /// lengths.
     pub fn embed(&self, texts: &[&str], bs: usize) -> Result<Vec<Vec<f32>>> {
         let ids = self.tokenizer.encode_batch(texts, self.max_len)?;
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-        let mut out = vec![Vec::new(); ids.len()];
-        for chunk in order.chunks(bs.max(1)) {
-            let seqs: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            let (ids_t, mask_t) = pad_ids(&seqs, self.tokenizer.pad_id(), &self.device);
-            let pooled = mean_pool(self.encoder.forward(ids_t, mask_t.clone()), mask_t);
-            let d = pooled.dims()[1];
-            let rows = pooled.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("cannot read embeddings: {e:?}")))?;
-            for (k, &i) in chunk.iter().enumerate() {
-                out[i] = normalise(&rows[k * d..(k + 1) * d]);
-            }
-        }
-        Ok(out)
+        let pooled = rows_by_length(&ids, bs, self.tokenizer.pad_id(), &self.device, |ids, mask| mean_pool(self.encoder.forward(ids, mask.clone()), mask))?;
+        Ok(pooled.iter().map(|v| normalise(v)).collect())
     }
 }
 

@@ -11,7 +11,7 @@ use kindling_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::{ClassifierConfig, TextClassifier};
-use crate::data::{clean_text, pad_ids};
+use crate::data::{clean_text, rows_by_length};
 use crate::learner::TextTask;
 use crate::tokenizer::TextTokenizer;
 
@@ -49,11 +49,14 @@ pub fn export_text(
 impl HeaderCheck<ClassifierConfig> for TextPreprocessing {
     fn check(&self, arch: &ClassifierConfig, classes: &[String], t: &TensorShapes) -> std::result::Result<(), Fault> {
         let e = &arch.encoder;
-        if e.vocab_size == 0 || e.vocab_size > MAX_VOCAB {
-            return Err(Fault::new("arch.encoder.vocab_size", format!("{}: must be 1 to {MAX_VOCAB}", e.vocab_size)));
+        // The rules a Hub config.json is held to (sizes at least 1, heads dividing the width,
+        // the activation, the positions), then the bounds a model file adds.
+        e.check().map_err(|reason| Fault::new("arch.encoder", reason))?;
+        if e.vocab_size > MAX_VOCAB {
+            return Err(Fault::new("arch.encoder.vocab_size", format!("{}: at most {MAX_VOCAB}", e.vocab_size)));
         }
-        if e.hidden_size == 0 || e.hidden_size > MAX_HIDDEN || e.num_heads == 0 || e.hidden_size % e.num_heads != 0 {
-            return Err(Fault::new("arch.encoder.hidden_size", format!("{} with {} heads: must be 1 to {MAX_HIDDEN} and divisible by the heads", e.hidden_size, e.num_heads)));
+        if e.hidden_size > MAX_HIDDEN {
+            return Err(Fault::new("arch.encoder.hidden_size", format!("{}: at most {MAX_HIDDEN}", e.hidden_size)));
         }
         if e.num_layers > MAX_LAYERS {
             return Err(Fault::new("arch.encoder.num_layers", format!("{}: at most {MAX_LAYERS}", e.num_layers)));
@@ -145,36 +148,21 @@ impl TextPredictor {
     /// Raw model outputs `[texts, n_out]` for already tokenized texts, in their order, computed
     /// in batches of `bs` texts of similar lengths.
     pub fn raw_outputs(&self, ids: &[Vec<u32>], bs: usize) -> Result<Vec<Vec<f32>>> {
-        let mut order: Vec<usize> = (0..ids.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
-        let pad = self.tokenizer.pad_id();
-        let mut out = vec![Vec::new(); ids.len()];
-        for chunk in order.chunks(bs.max(1)) {
-            let seqs: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            let (ids_t, mask_t) = pad_ids(&seqs, pad, &self.device);
-            let rows = self.model.forward(ids_t, mask_t).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("cannot read predictions: {e:?}")))?;
-            let n_out = self.config.n_out;
-            for (k, &i) in chunk.iter().enumerate() {
-                out[i] = rows[k * n_out..(k + 1) * n_out].to_vec();
-            }
-        }
-        Ok(out)
+        rows_by_length(ids, bs, self.tokenizer.pad_id(), &self.device, |ids, mask| self.model.forward(ids, mask))
     }
 
     /// Predictions for `texts` (cleaned and tokenized as in training).
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<TextPrediction>> {
         let cleaned: Vec<String> = texts.iter().map(|t| clean_text(t)).collect();
         let refs: Vec<&str> = cleaned.iter().map(String::as_str).collect();
-        let max_len = self.config.max_len;
-        let ids = self.tokenizer.encode_batch(&refs, max_len)?;
-        let full = self.tokenizer.encode_batch(&refs, usize::MAX / 2)?;
+        let (ids, cut): (Vec<Vec<u32>>, Vec<bool>) = self.tokenizer.encode_batch_marked(&refs, self.config.max_len)?.into_iter().unzip();
         let raw = self.raw_outputs(&ids, 32)?;
         Ok(raw
             .into_iter()
-            .zip(ids.iter().zip(&full))
-            .map(|(r, (ids, full))| {
+            .zip(ids.iter().zip(cut))
+            .map(|(r, (ids, truncated))| {
                 let (probs, labels) = self.activate(&r);
-                TextPrediction { probs, labels, n_tokens: ids.len(), truncated: full.len() > ids.len() }
+                TextPrediction { probs, labels, n_tokens: ids.len(), truncated }
             })
             .collect())
     }

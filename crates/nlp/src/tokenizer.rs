@@ -69,20 +69,27 @@ impl TextTokenizer {
     /// the text and the closing special tokens are kept). `max_len` must leave room for the
     /// special tokens.
     pub fn encode(&self, text: &str, max_len: usize) -> Result<Vec<u32>> {
+        self.encode_marked(text, max_len).map(|(ids, _)| ids)
+    }
+
+    /// [`encode`](Self::encode), and whether the text was longer than `max_len` and cut.
+    pub fn encode_marked(&self, text: &str, max_len: usize) -> Result<(Vec<u32>, bool)> {
         if max_len < self.n_special.max(1) {
             return Err(Error::invalid("max_len", format!("{max_len} leaves no room for this tokenizer's {} special tokens", self.n_special)));
         }
         let err = |e: tokenizers::Error| Error::Data(format!("cannot tokenize {:?}: {e}", preview(text)));
         let enc = self.inner.encode_fast(text, false).map_err(err)?;
-        let params = TruncationParams {
-            max_length: max_len - self.n_special,
-            strategy: TruncationStrategy::LongestFirst,
-            stride: 0,
-            direction: TruncationDirection::Right,
-        };
+        let room = max_len - self.n_special;
+        let cut = enc.len() > room;
+        let params = TruncationParams { max_length: room, strategy: TruncationStrategy::LongestFirst, stride: 0, direction: TruncationDirection::Right };
         let (enc, _) = truncate_encodings(enc, None, &params).map_err(err)?;
         let enc = self.inner.post_process(enc, None, true).map_err(err)?;
-        Ok(enc.get_ids().to_vec())
+        Ok((enc.get_ids().to_vec(), cut))
+    }
+
+    /// [`encode_marked`](Self::encode_marked) for every text, in parallel, in order.
+    pub fn encode_batch_marked(&self, texts: &[&str], max_len: usize) -> Result<Vec<(Vec<u32>, bool)>> {
+        texts.par_iter().map(|t| self.encode_marked(t, max_len)).collect()
     }
 
     /// [`encode`](Self::encode) for every text, in parallel, in order.

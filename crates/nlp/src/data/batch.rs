@@ -63,6 +63,26 @@ pub fn pad_ids(seqs: &[&[u32]], pad: u32, device: &Device) -> (Tensor<2, Int>, T
     (Tensor::from_data(TensorData::new(ids, [n, longest]), device), Tensor::from_data(TensorData::new(mask, [n, longest]), device))
 }
 
+/// Runs `f` on tokenized texts in batches of `bs` texts of similar lengths (longest first), each
+/// padded with `pad` to its own longest, and returns the rows of `f`'s `[batch, n]` outputs in
+/// the order of `ids`: inference without computing padding.
+pub fn rows_by_length(ids: &[Vec<u32>], bs: usize, pad: u32, device: &Device, f: impl Fn(Tensor<2, Int>, Tensor<2, Int>) -> Tensor<2>) -> Result<Vec<Vec<f32>>> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+    let mut out = vec![Vec::new(); ids.len()];
+    for chunk in order.chunks(bs.max(1)) {
+        let seqs: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+        let (ids_t, mask_t) = pad_ids(&seqs, pad, device);
+        let rows = f(ids_t, mask_t);
+        let n = rows.dims()[1];
+        let values = rows.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Data(format!("cannot read model outputs: {e:?}")))?;
+        for (k, &i) in chunk.iter().enumerate() {
+            out[i] = values[k * n..(k + 1) * n].to_vec();
+        }
+    }
+    Ok(out)
+}
+
 /// Batches [`TextItem`]s, padding each batch to its own longest text.
 #[derive(Clone, Copy, Debug)]
 pub struct TextBatcher {

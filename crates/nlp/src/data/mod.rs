@@ -15,7 +15,7 @@ pub mod clean;
 pub mod labels;
 pub mod source;
 
-pub use batch::{TextBatch, TextBatcher, TextItem, TextTarget, pad_ids, text_items, text_loaders};
+pub use batch::{TextBatch, TextBatcher, TextItem, TextTarget, pad_ids, rows_by_length, text_items, text_loaders};
 pub use clean::clean_text;
 pub use labels::{LabelKind, Labels};
 pub use source::{TextData, TextDataOptions, TextSource, TokenStats, read_text_column, tokenize_all};
