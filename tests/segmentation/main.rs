@@ -2,6 +2,9 @@
 //! size against fastai's, training on a slice of mnist-scenes through the command line, the
 //! exported model reproducing the validation predictions, and bad data refused by name.
 
+mod augment;
+mod interpret;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,1 @@
+//! Masks follow their images through every augmentation.
