@@ -17,6 +17,7 @@ use kindling_segmentation::loss::SegCrossEntropy;
 use kindling_segmentation::metrics::{Dice, DiceMulti, ForegroundAccuracy};
 use kindling_segmentation::model::UnetConfig;
 use kindling_segmentation::predict::SegPredictor;
+use kindling_segmentation::tiles::{Tiles, tile_pair};
 use kindling_tests::{floats, golden, shared};
 use kindling_vision::models::ResNetConfig;
 
@@ -224,29 +225,11 @@ fn bad_pairs_are_refused_before_training_by_name() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// The nuclei microscopy image cut into `tile`-pixel tiles in the same-stem layout: tiles of
-/// the left columns train, those of the right columns validate, and one column between them
-/// is left out so that no nucleus is cut between the two sides.
-fn nuclei_tiles(dir: &Path, tile: u32) -> (PathBuf, usize, usize) {
+/// The nuclei microscopy image cut into `tile`-pixel tiles in the same-stem layout, the
+/// validation columns apart from the training ones (`tiles::tile_pair`).
+fn nuclei_tiles(dir: &Path, tile: u32) -> Tiles {
     let src = shared().join("data/nuclei");
-    let img = image::open(src.join("image.png")).unwrap().to_luma8();
-    let mask = image::open(src.join("mask.png")).unwrap().to_luma8();
-    let root = dir.join("nuclei");
-    std::fs::create_dir_all(root.join("images")).unwrap();
-    std::fs::create_dir_all(root.join("masks")).unwrap();
-    let cols = img.width() / tile;
-    let gap = cols * 2 / 3;
-    let (mut valid, mut n_train) = (Vec::new(), 0);
-    for r in 0..img.height() / tile {
-        for c in (0..cols).filter(|&c| c != gap) {
-            let name = format!("r{r}c{c}.png");
-            image::imageops::crop_imm(&img, c * tile, r * tile, tile, tile).to_image().save(root.join("images").join(&name)).unwrap();
-            image::imageops::crop_imm(&mask, c * tile, r * tile, tile, tile).to_image().save(root.join("masks").join(&name)).unwrap();
-            if c > gap { valid.push(name) } else { n_train += 1 }
-        }
-    }
-    std::fs::write(root.join("valid.txt"), valid.join("\n")).unwrap();
-    (root, n_train, valid.len())
+    tile_pair(&src.join("image.png"), &src.join("mask.png"), tile, &dir.join("nuclei")).unwrap()
 }
 
 /// The binary example: nuclei tiles with 0/255 masks (`--binary-masks`), trained briefly;
@@ -255,15 +238,16 @@ fn nuclei_tiles(dir: &Path, tile: u32) -> (PathBuf, usize, usize) {
 #[test]
 fn nuclei_binary_masks_train_and_report_dice() {
     let dir = tmp("nuclei");
-    let (root, n_train, n_valid) = nuclei_tiles(&dir, 64);
+    let tiles = nuclei_tiles(&dir, 64);
+    let (n_train, n_valid) = (tiles.n_train, tiles.n_valid);
     let out = dir.join("run");
     let (ok, log) = run(cli()
         .args(["train", "--images"])
-        .arg(root.join("images"))
+        .arg(&tiles.images)
         .arg("--masks")
-        .arg(root.join("masks"))
+        .arg(&tiles.masks)
         .arg("--valid-list")
-        .arg(root.join("valid.txt"))
+        .arg(&tiles.valid_list)
         .args(["--binary-masks", "--channels", "1", "--limit-train", "16", "--limit-valid", "8", "--bs", "8", "--epochs", "1", "--out"])
         .arg(&out));
     assert!(ok, "{log}");
@@ -282,15 +266,15 @@ fn nuclei_binary_masks_train_and_report_dice() {
 #[ignore]
 fn nuclei_binary_example_reaches_dice_0_80() {
     let dir = tmp("nuclei-full");
-    let (root, _, _) = nuclei_tiles(&dir, 64);
+    let tiles = nuclei_tiles(&dir, 64);
     let out = dir.join("run");
     let (ok, log) = run(cli()
         .args(["train", "--images"])
-        .arg(root.join("images"))
+        .arg(&tiles.images)
         .arg("--masks")
-        .arg(root.join("masks"))
+        .arg(&tiles.masks)
         .arg("--valid-list")
-        .arg(root.join("valid.txt"))
+        .arg(&tiles.valid_list)
         .args(["--binary-masks", "--channels", "1", "--bs", "8", "--epochs", "8", "--lr", "3e-3", "--out"])
         .arg(&out));
     assert!(ok, "{log}");

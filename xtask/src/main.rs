@@ -48,12 +48,12 @@ enum Command {
         #[arg(long)]
         to: Option<PathBuf>,
     },
-    /// Run one of the book's pipelines: `ch1` (tabular, collab, vision), `ch4` (text classification).
+    /// Run one of the book's pipelines: `ch1` (tabular, collab, vision, segmentation), `ch4` (text classification).
     Run {
         /// The pipeline.
         pipeline: String,
     },
-    /// Run benchmarks (`tabular`, `collab`, `backends`, `all` of these, `vision`, `nlp` or `conv`) and print a table.
+    /// Run benchmarks (`tabular`, `collab`, `backends`, `all` of these, `vision`, `nlp`, `conv` or `conv-unet`) and print a table.
     Bench {
         /// What to benchmark.
         what: String,

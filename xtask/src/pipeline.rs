@@ -30,12 +30,15 @@ pub fn run(name: &str) -> Result<(), String> {
     match name {
         "ch1" => {}
         "ch4" => return ch4(),
-        _ => return Err(format!("no pipeline '{name}'; there are: ch1 (tabular, collab, vision), ch4 (text classification)")),
+        _ => return Err(format!("no pipeline '{name}'; there are: ch1 (tabular, collab, vision, segmentation), ch4 (text classification)")),
     }
     let root = run_root("ch1");
     let d = |p: &str| repo().join("datasets").join(p).to_string_lossy().to_string();
     let o = |p: &str| root.join(p).to_string_lossy().to_string();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // The one microscopy image, cut into tiles whose validation columns lie apart.
+    let nuclei = repo().join("datasets/nuclei-sample");
+    let tiles = kindling_segmentation::tiles::tile_pair(&nuclei.join("image.png"), &nuclei.join("mask.png"), 64, &root.join("nuclei-tiles")).map_err(|e| e.to_string())?;
     let steps = vec![
         Step {
             task: "tabular",
@@ -57,6 +60,18 @@ pub fn run(name: &str) -> Result<(), String> {
             metric: "accuracy",
             args: [s(&["kindling-vision", "train", "--mnist"]), vec![d("mnist-3-7")], s(&["--arch", "resnet18-small", "--epochs", "1", "--lr", "3e-3", "--out"]), vec![o("vision")]].concat(),
             run: |a| kindling_vision::cli::run(kindling_vision::cli::Cli::parse_from(a)),
+        },
+        Step {
+            task: "segmentation",
+            data: "nuclei-sample (64-pixel tiles, held apart)",
+            metric: "dice",
+            args: [
+                s(&["kindling-segmentation", "train", "--images", &tiles.images.to_string_lossy(), "--masks", &tiles.masks.to_string_lossy()]),
+                s(&["--valid-list", &tiles.valid_list.to_string_lossy(), "--binary-masks", "--channels", "1", "--bs", "8", "--epochs", "8", "--lr", "3e-3", "--out"]),
+                vec![o("segmentation")],
+            ]
+            .concat(),
+            run: |a| kindling_segmentation::cli::run(kindling_segmentation::cli::Cli::parse_from(a)),
         },
     ];
     run_steps(steps, &root)

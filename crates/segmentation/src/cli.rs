@@ -7,15 +7,14 @@ use clap::{Args, Parser, Subcommand};
 use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
 use kindling_core::learner::{RunInfo, SplitSizes};
 use kindling_core::{DeviceChoice, Error, Result};
-use kindling_vision::data::Normalize;
 
 use crate::data::{Codes, MaskLayout, SegData, SegDataOptions, SplitChoice};
+use crate::interpret::{check_data_matches, interpret};
 use crate::learner::unet_learner;
-use crate::model::UnetConfig;
+pub use crate::model::ENCODERS;
+use crate::model::{UnetConfig, encoder_by_name};
 use crate::predict::{SegPredictor, export_segmentation, write_prediction};
-
-/// The encoders `--arch` accepts.
-pub const ENCODERS: [&str; 4] = ["resnet18", "resnet34", "resnet50", "resnet18-small"];
+use crate::show_batch::show_batch;
 
 /// Semantic segmentation as fastai's `unet_learner` does it.
 #[derive(Parser)]
@@ -31,6 +30,8 @@ enum Command {
     Train {
         #[command(flatten)]
         data: DataArgs,
+        #[command(flatten)]
+        aug: AugArgs,
         #[command(flatten)]
         model: ModelArgs,
         #[command(flatten)]
@@ -52,11 +53,56 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Where a trained model goes wrong on the validation images (fastai's `show_results`):
+    /// writes show_results.png (image / truth / prediction of the worst-Dice images) and
+    /// interpretation.json, and prints each class's IoU, next to the model or into --out.
+    Interpret {
+        /// The model file written by `train`.
+        #[arg(long)]
+        model: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Images in the grid (those with the lowest Dice).
+        #[arg(short, long, default_value_t = 9)]
+        n: usize,
+        /// Batch size.
+        #[arg(long, default_value_t = 16)]
+        bs: usize,
+        /// The seed that drew the model's random split (default: the one the model file
+        /// records); a seed that rebuilds another validation set is refused.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to run: cpu or wgpu.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+        /// Folder for the outputs (default: the model's folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A PNG of training images with their masks overlaid, from the batches `train` sees
+    /// (resized and augmented as there; fastai's `show_batch`).
+    ShowBatch {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        aug: AugArgs,
+        /// Images to show.
+        #[arg(short, long, default_value_t = 9)]
+        n: usize,
+        /// Seed (split, shuffling and augmentation).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The PNG to write.
+        #[arg(long, default_value = "runs/show_batch.png")]
+        out: PathBuf,
+    },
     /// Sweep learning rates and suggest one (writes lr_find.png and lr_find.json); with
     /// --pretrained, the encoder is frozen as after fastai's `unet_learner`.
     LrFind {
         #[command(flatten)]
         data: DataArgs,
+        #[command(flatten)]
+        aug: AugArgs,
         #[command(flatten)]
         model: ModelArgs,
         #[command(flatten)]
@@ -64,20 +110,40 @@ enum Command {
     },
 }
 
+/// Augmentation of the training pairs.
+#[derive(Args, Clone)]
+struct AugArgs {
+    /// Train without augmentation (by default, fastai's `aug_transforms()`: flips, rotation,
+    /// zoom, warp and lighting, the mask following every geometric change).
+    #[arg(long)]
+    no_aug: bool,
+}
+
+impl AugArgs {
+    /// `data` with augmentation turned off when asked.
+    fn apply(&self, data: SegData) -> SegData {
+        if self.no_aug { data.with_augment(None) } else { data }
+    }
+}
+
 /// Which encoder, and its pretrained weights.
 #[derive(Args, Clone)]
 struct ModelArgs {
-    /// The encoder: resnet18, resnet34, resnet50, resnet18-small.
+    /// The encoder: resnet18, resnet34, resnet50, resnet18-small, efficientnet-lite0.
     #[arg(long, default_value = "resnet18")]
     arch: String,
-    /// A torchvision checkpoint (.pth or .safetensors) for the encoder: its weights are loaded,
-    /// the encoder frozen, and training is fastai's `fine_tune`; without it, the U-Net trains
-    /// from scratch with `fit_one_cycle`.
+    /// Pretrained weights for the encoder (a torchvision checkpoint, .pth or .safetensors, for a
+    /// ResNet; an `efficientnet_pytorch`-layout .safetensors for EfficientNet-Lite0): they are
+    /// loaded, the encoder frozen, and training is fastai's `fine_tune`; without them, the
+    /// U-Net trains from scratch with `fit_one_cycle`.
     #[arg(long)]
     pretrained: Option<PathBuf>,
     /// Blur after each upsampling of the decoder (fastai's `blur=True`).
     #[arg(long)]
     blur: bool,
+    /// Self-attention in the decoder (fastai's `self_attention=True`).
+    #[arg(long)]
+    self_attention: bool,
 }
 
 #[derive(Args, Clone)]
@@ -172,17 +238,21 @@ impl DataArgs {
     }
 }
 
-/// The U-Net for `arch` on `data` (normalised for a pretrained encoder when there is one).
+/// The U-Net for `arch` on `data` (normalised as the pretrained encoder's weights were trained
+/// when there are any).
 fn model_config(args: &ModelArgs, data: &mut SegData) -> Result<UnetConfig> {
-    let encoder = UnetConfig::encoder_by_name(&args.arch, data.pre.channels)
-        .ok_or_else(|| Error::invalid("--arch", format!("'{}' is not one of {}", args.arch, ENCODERS.join(", "))))?;
+    if !ENCODERS.contains(&args.arch.as_str()) {
+        return Err(Error::invalid("--arch", format!("'{}' is not one of {}", args.arch, ENCODERS.join(", "))));
+    }
+    let encoder = encoder_by_name(&args.arch, data.pre.channels)
+        .ok_or_else(|| Error::invalid("--arch", format!("{} takes RGB images: drop --channels {}", args.arch, data.pre.channels)))?;
     if args.pretrained.is_some() {
         if data.pre.channels != 3 {
             return Err(Error::invalid("--pretrained", "ImageNet weights take RGB images: drop --channels 1"));
         }
-        data.pre.normalize = Normalize::imagenet();
+        data.pre.normalize = encoder.pretrained_normalize();
     }
-    Ok(UnetConfig { blur: args.blur, ..UnetConfig::new(encoder, data.codes.len(), data.pre.size) })
+    Ok(UnetConfig { blur: args.blur, self_attention: args.self_attention, ..UnetConfig::new(encoder, data.codes.len(), data.pre.size) })
 }
 
 /// Parses the command line, runs it, and turns an error into a message and a failure code.
@@ -193,11 +263,11 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, model, common } => {
+        Command::Train { data, aug, model, common } => {
             prepare_run_dir(&common.out, common.resume)?;
             let device = common.device.device()?;
             device.seed(common.seed);
-            let mut data = data.load(common.seed)?;
+            let mut data = aug.apply(data.load(common.seed)?);
             let config = model_config(&model, &mut data)?;
             let (train, valid, test) = data.splits.sizes();
             println!(
@@ -224,14 +294,49 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("model written to {}", path.display());
             Ok(())
         }
-        Command::LrFind { data, model, common } => {
+        Command::LrFind { data, aug, model, common } => {
             let device = common.device.device()?;
             device.seed(common.seed);
-            let mut data = data.load(common.seed)?;
+            let mut data = aug.apply(data.load(common.seed)?);
             let config = model_config(&model, &mut data)?;
             let dls = data.dataloaders(common.bs, common.seed, &device)?;
             let mut learn = unet_learner(&config, model.pretrained.as_deref(), &dls, &data.codes, &device)?.quiet();
             run_lr_find(&mut learn, &common).map(|_| ())
+        }
+        Command::Interpret { model, data, n, bs, seed, device, out } => {
+            let device = device.device()?;
+            let p = SegPredictor::load(&model, &device)?;
+            let seed = seed.or(p.split.as_ref().map(|r| r.seed)).unwrap_or(42);
+            let mut data = data.load(seed)?;
+            check_data_matches(&p, &data, seed, &model)?;
+            // The model's size and normalisation, whatever --size says.
+            data.pre = p.pre.clone();
+            let dls = data.dataloaders(bs, seed, &device)?;
+            let names: Vec<String> = data.splits.valid.iter().map(|&i| data.items[i].name()).collect();
+            let interp = interpret(p.model(), &dls, &p.pre.normalize, &p.codes, &names, n)?;
+            let out = out.unwrap_or_else(|| model.parent().map(PathBuf::from).unwrap_or_default());
+            std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+            let (png, json) = (out.join("show_results.png"), out.join("interpretation.json"));
+            interp.plot(&png, &p.codes)?;
+            let text = serde_json::to_string_pretty(&interp).map_err(|e| Error::Data(format!("{}: {e}", json.display())))?;
+            kindling_core::io::write_atomic(&json, text.as_bytes())?;
+            let score = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+            println!("{} validation images: pixel accuracy {}, dice_multi {}\n", interp.n_images, score(interp.pixel_accuracy), score(interp.dice_multi));
+            print!("{}", interp.table());
+            let worst: Vec<String> = interp.worst.iter().map(|w| format!("{} {:.3}", w.image, w.dice)).collect();
+            println!("\nworst Dice: {}\n{} and {} written", worst.join(", "), png.display(), json.display());
+            Ok(())
+        }
+        Command::ShowBatch { data, aug, n, seed, out } => {
+            let device = burn::tensor::Device::flex();
+            let data = aug.apply(data.load(seed)?);
+            let dls = data.dataloaders(n.max(1), seed, &device)?;
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            let k = show_batch(&dls, &data.pre.normalize, &data.codes, n, &out)?;
+            println!("{k} training images with their masks written to {}", out.display());
+            Ok(())
         }
         Command::Predict { model, device, out, images } => {
             let device = device.device()?;

@@ -15,7 +15,6 @@ use kindling_core::data::DataLoaders;
 use kindling_core::learner::{Learner, TaskModel};
 use kindling_core::optim::{OptimizerConfig, ParamGroups};
 use kindling_vision::data::Image;
-use kindling_vision::models::load::load_torchvision_body;
 
 use crate::data::{Codes, Mask, SegBatch};
 use crate::loss::SegCrossEntropy;
@@ -36,7 +35,8 @@ impl TaskModel<SegBatch> for DynamicUnet {
 }
 
 /// A learner for `config` on `dls`: the encoder's weights come from `pretrained` (a
-/// torchvision checkpoint) when given, and then the encoder is frozen, as fastai's
+/// torchvision checkpoint for a ResNet, an `efficientnet_pytorch`-layout file for an
+/// EfficientNet) when given, and then the encoder is frozen, as fastai's
 /// `unet_learner` does; loss and metrics know `codes`' void class.
 pub fn unet_learner(
     config: &UnetConfig,
@@ -47,7 +47,7 @@ pub fn unet_learner(
 ) -> Result<Learner<DynamicUnet, SegBatch>> {
     let mut model = config.init(device);
     if let Some(path) = pretrained {
-        model.encoder = load_torchvision_body(model.encoder, path)?;
+        model.encoder = model.encoder.load_pretrained(path, true)?;
     }
     let mut learn = Learner::new(model, dls, SegCrossEntropy { void: codes.void })
         .with_optimizer(OptimizerConfig::adam(), ParamGroups::by_prefix(&["encoder"]))

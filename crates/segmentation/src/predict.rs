@@ -13,6 +13,7 @@ use kindling_vision::data::Image;
 
 use crate::data::resize::{resize_image, resize_mask};
 use crate::data::{Codes, Mask, SegBatcher, SegPreprocessing};
+use crate::model::encoder::EncoderConfig;
 use crate::model::{DynamicUnet, UnetConfig};
 
 /// The task name in the model header.
@@ -40,9 +41,6 @@ impl HeaderCheck<UnetConfig> for SegPreprocessing {
         if self.channels != 1 && self.channels != 3 {
             return Err(Fault::new("preprocessing.channels", format!("{}: images are read with 1 or 3 channels", self.channels)));
         }
-        if self.channels != arch.encoder.in_channels {
-            return Err(Fault::new("preprocessing.channels", format!("{}, but the encoder takes {} (arch.encoder.in_channels)", self.channels, arch.encoder.in_channels)));
-        }
         Fault::len("preprocessing.normalize.mean", self.normalize.mean.len(), self.channels, "the channels")?;
         Fault::len("preprocessing.normalize.std", self.normalize.std.len(), self.channels, "the channels")?;
         if self.normalize.std.iter().chain(&self.normalize.mean).any(|v| !v.is_finite()) || self.normalize.std.iter().any(|v| *v <= 0.0) {
@@ -54,28 +52,7 @@ impl HeaderCheck<UnetConfig> for SegPreprocessing {
         if self.size.iter().any(|&s| s == 0 || s > MAX_SIDE) {
             return Err(Fault::new("preprocessing.size", format!("{:?}: each side must be 1 to {MAX_SIDE}", self.size)));
         }
-        if arch.encoder.num_classes.is_some() {
-            return Err(Fault::new("arch.encoder.num_classes", "an encoder has no classifier"));
-        }
-        let k = if arch.encoder.small_stem { 3 } else { 7 };
-        t.expect("encoder.conv1.weight", &[64, self.channels, k, k], "arch.encoder")?;
-        let expansion = if arch.encoder.bottleneck { 4 } else { 1 };
-        for (s, (&n, width)) in arch.encoder.layers.iter().zip([64usize, 128, 256, 512]).enumerate() {
-            let field = format!("arch.encoder.layers[{s}]");
-            let layer = format!("encoder.layer{}.", s + 1);
-            let blocks = t.under(&layer).filter_map(|(name, _)| name[layer.len()..].split('.').next()?.parse::<usize>().ok()).max().map_or(0, |m| m + 1);
-            if blocks != n {
-                return Err(Fault::new(field, format!("says {n} blocks, but the file holds {blocks} under `{layer}`")));
-            }
-            // burn names an enum module's tensors after its variant: `layer1.0.Basic.conv2`.
-            let last = if arch.encoder.bottleneck { "Bottleneck.conv3" } else { "Basic.conv2" };
-            let c = width * expansion;
-            let name = format!("{layer}{}.{last}.weight", n - 1);
-            let actual = t.dims(&name)?;
-            if actual.first() != Some(&c) {
-                return Err(Fault::new(field, format!("says tensor `{name}` has {c} outputs, but the file holds {actual:?}")));
-            }
-        }
+        arch.encoder.check_tensors(self.channels, t)?;
         let plan = arch.plan();
         let under = |p: &str| t.under(p).count();
         if under("blocks.") == 0 && !plan.blocks.is_empty() || t.dims(&format!("blocks.{}.conv2.conv.weight", plan.blocks.len())).is_ok() {
@@ -84,6 +61,9 @@ impl HeaderCheck<UnetConfig> for SegPreprocessing {
         for (i, b) in plan.blocks.iter().enumerate() {
             let ni = b.up_in_c / 2 + b.x_in_c;
             t.expect(&format!("blocks.{i}.conv1.conv.weight"), &[b.n_out, ni, 3, 3], "arch.img_size")?;
+            if b.attention != (under(&format!("blocks.{i}.attn.")) > 0) {
+                return Err(Fault::new("arch.self_attention", format!("disagrees with the file on the attention of decoder block {i}")));
+            }
         }
         if plan.final_shuffle.is_some() != (under("shuf.") > 0) {
             return Err(Fault::new("arch.img_size", "disagrees with the file on the final pixel shuffle"));
@@ -127,6 +107,8 @@ pub struct SegPredictor {
     pub config: UnetConfig,
     /// Class names and void.
     pub codes: Codes,
+    /// The train/valid split the model was trained and measured on, when the file records it.
+    pub split: Option<SplitRecord>,
     model: DynamicUnet,
     device: Device,
 }
@@ -137,7 +119,7 @@ impl SegPredictor {
         let f = export::open::<UnetConfig, SegPreprocessing>(path, TASK, "a segmentation model")?;
         let model = export::load(path, f.arch.init(device), f.bytes)?.valid();
         let codes = Codes { names: f.classes, void: f.preprocessing.void };
-        Ok(Self { pre: f.preprocessing, config: f.arch, codes, model, device: device.clone() })
+        Ok(Self { pre: f.preprocessing, config: f.arch, codes, split: f.split, model, device: device.clone() })
     }
 
     /// The network, in inference mode.

@@ -30,34 +30,81 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
     Tensor::<1>::random([n], Distribution::Uniform(-0.5, 0.5), &device).into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
 
-/// One row per (shape, pass), with how many of that shape one forward pass runs.
+/// A `k×k` convolution of `c → o` channels on `hw×hw` images, padding `k / 2`.
+fn conv(batch: usize, c: usize, hw: usize, o: usize, k: usize, stride: usize) -> Conv2dGeometry {
+    Conv2dGeometry { batch, in_channels: c, in_size: [hw, hw], out_channels: o, kernel: [k, k], stride: [stride, stride], padding: [k / 2, k / 2], dilation: [1, 1] }
+}
+
+/// One row per (shape, pass) of resnet18-small on 28-pixel images, batch 128.
 pub fn resnet18_small_layers() -> Vec<Row> {
-    let conv = |c: usize, hw: usize, o: usize, k: usize, stride: usize| Conv2dGeometry {
-        batch: 128,
-        in_channels: c,
-        in_size: [hw, hw],
-        out_channels: o,
-        kernel: [k, k],
-        stride: [stride, stride],
-        padding: [k / 2, k / 2],
-        dilation: [1, 1],
-    };
+    let c = |ci, hw, o, k, s| conv(128, ci, hw, o, k, s);
     let layers = [
-        (conv(1, 28, 64, 3, 1), 1),
-        (conv(64, 28, 64, 3, 1), 4),
-        (conv(64, 28, 128, 3, 2), 1),
-        (conv(64, 28, 128, 1, 2), 1),
-        (conv(128, 14, 128, 3, 1), 3),
-        (conv(128, 14, 256, 3, 2), 1),
-        (conv(128, 14, 256, 1, 2), 1),
-        (conv(256, 7, 256, 3, 1), 3),
-        (conv(256, 7, 512, 3, 2), 1),
-        (conv(256, 7, 512, 1, 2), 1),
-        (conv(512, 4, 512, 3, 1), 3),
+        (c(1, 28, 64, 3, 1), 1),
+        (c(64, 28, 64, 3, 1), 4),
+        (c(64, 28, 128, 3, 2), 1),
+        (c(64, 28, 128, 1, 2), 1),
+        (c(128, 14, 128, 3, 1), 3),
+        (c(128, 14, 256, 3, 2), 1),
+        (c(128, 14, 256, 1, 2), 1),
+        (c(256, 7, 256, 3, 1), 3),
+        (c(256, 7, 512, 3, 2), 1),
+        (c(256, 7, 512, 1, 2), 1),
+        (c(512, 4, 512, 3, 1), 3),
     ];
+    layer_rows(128, &layers)
+}
+
+/// One row per (shape, pass) of `unet_learner(dls, resnet18, n_out=11)` on 64-pixel images,
+/// batch 32 (the segmentation benchmark's network): the encoder, the middle, each `UnetBlock`'s
+/// pixel shuffle and two convolutions, and the 64×64 `ResBlock` after the last cross.
+pub fn unet_resnet18_layers() -> Vec<Row> {
+    layer_rows(32, &unet_resnet18_geometries(32))
+}
+
+/// The convolutions of `unet_learner(dls, resnet18, n_out=11)` on 64-pixel images at batch
+/// `batch`, each with how many times one forward pass runs it.
+pub fn unet_resnet18_geometries(batch: usize) -> Vec<(Conv2dGeometry, usize)> {
+    let c = |ci, hw, o, k, s| conv(batch, ci, hw, o, k, s);
+    vec![
+        (c(3, 64, 64, 7, 2), 1),
+        (c(64, 16, 64, 3, 1), 4),
+        (c(64, 16, 128, 3, 2), 1),
+        (c(64, 16, 128, 1, 2), 1),
+        (c(128, 8, 128, 3, 1), 3),
+        (c(128, 8, 256, 3, 2), 1),
+        (c(128, 8, 256, 1, 2), 1),
+        (c(256, 4, 256, 3, 1), 3),
+        (c(256, 4, 512, 3, 2), 1),
+        (c(256, 4, 512, 1, 2), 1),
+        (c(512, 2, 512, 3, 1), 3),
+        (c(512, 2, 1024, 3, 1), 1),
+        (c(1024, 2, 512, 3, 1), 1),
+        (c(512, 2, 1024, 1, 1), 1),
+        (c(512, 4, 512, 3, 1), 2),
+        (c(512, 4, 1024, 1, 1), 1),
+        (c(384, 8, 384, 3, 1), 2),
+        (c(384, 8, 768, 1, 1), 1),
+        (c(256, 16, 256, 3, 1), 2),
+        (c(256, 16, 512, 1, 1), 1),
+        (c(192, 32, 96, 3, 1), 1),
+        (c(96, 32, 96, 3, 1), 1),
+        (c(96, 32, 384, 1, 1), 1),
+        (c(99, 64, 99, 3, 1), 2),
+        (c(99, 64, 11, 1, 1), 1),
+    ]
+}
+
+/// The seconds all convolutions of one training step take (forward and both gradients), as
+/// [`layer_rows`] sums them.
+pub fn step_seconds(layers: &[(Conv2dGeometry, usize)]) -> f64 {
+    layer_rows(layers[0].0.batch, layers).last().map_or(0.0, |r| r.secs)
+}
+
+/// Times the three passes of each `(shape, count a step)`; a last row sums one training step.
+fn layer_rows(batch: usize, layers: &[(Conv2dGeometry, usize)]) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut step = 0.0;
-    for (g, count) in layers {
+    for &(g, count) in layers {
         let [oh, ow] = g.out_size().expect("valid shapes");
         let x = values(g.batch * g.in_channels * g.in_size[0] * g.in_size[1], 1);
         let w = values(g.out_channels * g.in_channels * g.kernel[0] * g.kernel[1], 2);
@@ -72,7 +119,7 @@ pub fn resnet18_small_layers() -> Vec<Row> {
             step += secs * count as f64;
             rows.push(Row {
                 name: format!("{name}: {pass}"),
-                data: format!("batch 128, ×{count} a step"),
+                data: format!("batch {batch}, ×{count} a step"),
                 metric: format!("{:.1} ms", secs * 1e3),
                 secs,
                 throughput: format!("{:.0} GFLOP/s", g.flops() / secs / 1e9),
@@ -95,10 +142,10 @@ pub fn resnet18_small_layers() -> Vec<Row> {
     });
     rows.push(Row {
         name: "all convolutions of one training step (forward + both gradients, stem's input gradient included)".into(),
-        data: "batch 128".into(),
+        data: format!("batch {batch}"),
         metric: format!("{:.0} ms", step * 1e3),
         secs: step,
-        throughput: format!("{:.0} images/s", 128.0 / step),
+        throughput: format!("{:.0} images/s", batch as f64 / step),
         peer: None,
     });
     rows

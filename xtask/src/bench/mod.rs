@@ -10,6 +10,7 @@ use kindling_core::data::split::{RandomSplitter, Splitter};
 
 mod conv;
 mod nlp;
+mod segmentation;
 mod vision;
 
 /// One line of the results table.
@@ -39,6 +40,11 @@ pub const PEER_THREADS: usize = 2;
 /// Runs a peer script on the CPU (CUDA hidden, so a GPU machine does not change the
 /// comparison) and returns (its metric text, its wall seconds).
 fn run_peer(python: &Path, script: &str, args: &[String], metric_key: &str) -> Result<(String, f64), String> {
+    run_peer_metrics(python, script, args, &[metric_key])
+}
+
+/// [`run_peer`] reporting several of the peer's `key=value` fields, in the order given.
+fn run_peer_metrics(python: &Path, script: &str, args: &[String], metric_keys: &[&str]) -> Result<(String, f64), String> {
     let script = peer_dir().join(script);
     println!("peer: {} {} {}", python.display(), script.display(), args.join(" "));
     let out = Command::new(python)
@@ -54,7 +60,8 @@ fn run_peer(python: &Path, script: &str, args: &[String], metric_key: &str) -> R
     let line = text.lines().rev().find(|l| l.contains("wall_s=")).ok_or_else(|| format!("peer printed no result: {text}"))?;
     let field = |k: &str| line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{k}="))).map(str::to_string);
     let wall: f64 = field("wall_s").and_then(|v| v.parse().ok()).ok_or("no wall_s")?;
-    Ok((format!("{metric_key} {}", field(metric_key).unwrap_or_default()), wall))
+    let metrics: Vec<String> = metric_keys.iter().map(|k| format!("{k} {}", field(k).unwrap_or_default())).collect();
+    Ok((metrics.join(", "), wall))
 }
 
 /// The benchmark's Adult setup (`../shared/peer/fastai_tabular_adult.py`): 6 categorical + 3
@@ -207,7 +214,7 @@ fn machine_line(threads: usize, peer: Option<&Path>) -> String {
 }
 
 /// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; `vision`, which takes about
-/// ten minutes here with its peer; `nlp`, chapter 4's fine-tuning of MiniLM; or `conv`, the convolution kernel layer by layer) on
+/// ten minutes here with its peer; `segmentation`, chapter 1's U-Net on mnist-scenes (about half an hour with its peer); `nlp`, chapter 4's fine-tuning of MiniLM; `conv`, the convolution kernel layer by layer, or `conv-unet`, the same for the segmentation U-Net) on
 /// `threads` threads and prints the table, headed by the machine, the thread counts and the
 /// devices of both sides. A peer that fails is reported in its row; kindling's rows still print.
 pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usize) -> Result<(), String> {
@@ -233,14 +240,20 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usiz
     if what == "vision" {
         rows.extend(vision::fashion_mnist(&data, peer)?);
     }
+    if what == "segmentation" {
+        rows.extend(segmentation::mnist_scenes(&data, peer)?);
+    }
     if what == "nlp" {
         rows.extend(nlp::amazon(&data, &nlp::models_dir(), peer)?);
     }
     if what == "conv" {
         rows.extend(conv::resnet18_small_layers());
     }
+    if what == "conv-unet" {
+        rows.extend(conv::unet_resnet18_layers());
+    }
     if rows.is_empty() {
-        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, nlp, conv"));
+        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, segmentation, nlp, conv, conv-unet"));
     }
     println!("\n{}\n", machine_line(threads, peer));
     println!("| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");

@@ -109,7 +109,6 @@ pub fn check_ids(items: &[SegItem], report: &CheckReport, codes: &Codes, origin:
 mod tests {
     use super::*;
     use crate::data::mask::{Mask, write_mask};
-    use std::path::PathBuf;
 
     fn pair(dir: &std::path::Path, name: &str, img_hw: (u32, u32), mask: &Mask) -> SegItem {
         let image = dir.join(format!("{name}.png"));
@@ -134,7 +133,7 @@ mod tests {
         assert!(!err.contains("good_P.png"), "{err}");
 
         let wrong = pair(&dir, "wrong", (4, 4), &Mask { height: 2, width: 3, data: vec![0; 6] });
-        let missing = SegItem { image: dir.join("good.png"), mask: PathBuf::from(dir.join("nope_P.png")) };
+        let missing = SegItem { image: dir.join("good.png"), mask: dir.join("nope_P.png") };
         let err = check_items(&[good.clone(), wrong, missing], 3, false).unwrap_err().to_string();
         assert!(err.starts_with("2 of 3 image/mask pairs"), "{err}");
         assert!(err.contains("wrong_P.png: the mask is 3×2 pixels but its image") && err.contains("nope_P.png"), "{err}");

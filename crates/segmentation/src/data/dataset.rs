@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use burn::tensor::Device;
+use kindling_core::data::augment::AugTransforms;
 use kindling_core::data::{DataLoaders, Dataset, Pipeline, Splits, TransformContext};
 use kindling_core::export::SplitRecord;
 use kindling_core::{Error, Result};
@@ -114,6 +115,11 @@ pub struct SegData {
     pub split_method: String,
     /// Preprocessing.
     pub pre: SegPreprocessing,
+    /// Random augmentation of training pairs after resizing (fastai's `aug_transforms`; the
+    /// mask follows every geometric change, nearest-sampled, and never changes its ids).
+    /// [`SegData::load`] sets fastai's defaults, `aug_transforms()`; `None` trains without
+    /// augmentation (the benchmark's setting, `--no-aug`).
+    pub augment: Option<AugTransforms>,
 }
 
 impl SegData {
@@ -157,7 +163,7 @@ impl SegData {
             splits
         };
         let pre = SegPreprocessing { size, channels: opts.channels, normalize: SegPreprocessing::identity_normalize(opts.channels), void: codes.void, binary: opts.binary };
-        Ok(Self { items: Arc::new(items), codes, splits, split_method, pre })
+        Ok(Self { items: Arc::new(items), codes, splits, split_method, pre, augment: Some(AugTransforms::default()) })
     }
 
     /// The record of the split for the model file (keys: image file names).
@@ -165,12 +171,25 @@ impl SegData {
         SplitRecord::new(&self.split_method, seed, &self.splits, |i| self.items[i].name())
     }
 
-    /// Train and valid loaders; pairs are decoded and resized in worker threads.
+    /// The same data with `augment` as its training augmentation (`None`: none).
+    pub fn with_augment(mut self, augment: Option<AugTransforms>) -> Self {
+        self.augment = augment;
+        self
+    }
+
+    /// Train and valid loaders; pairs are decoded, resized and (training pairs, when
+    /// [`SegData::augment`] is set) augmented in worker threads, seeded per item and epoch.
     pub fn dataloaders(&self, bs: usize, seed: u64, device: &Device) -> Result<DataLoaders<(Image, Mask), SegBatch>> {
         let ds: Arc<dyn Dataset<Item = (Image, Mask)>> = Arc::new(SegDataset::new(self.items.clone(), self.pre.channels, self.pre.binary));
         let batcher = Arc::new(SegBatcher { normalize: self.pre.normalize.clone() });
-        let size = self.pre.size;
-        let tfm = move |(img, mask): (Image, Mask), _: &mut TransformContext| Ok((resize_image(&img, size), resize_mask(&mask, size)));
+        let (size, augment) = (self.pre.size, self.augment.clone());
+        let tfm = move |(img, mask): (Image, Mask), ctx: &mut TransformContext| {
+            let (img, mask) = (resize_image(&img, size), resize_mask(&mask, size));
+            match &augment {
+                Some(a) => a.apply_with_mask(&img, &mask, ctx),
+                None => Ok((img, mask)),
+            }
+        };
         Ok(DataLoaders::from_splits(ds, &self.splits, batcher, bs, seed, device.clone())?.with_item_tfms(Pipeline::new().then(tfm)))
     }
 }

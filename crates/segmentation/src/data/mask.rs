@@ -7,29 +7,7 @@ use std::path::Path;
 use image::{DynamicImage, ImageReader};
 use kindling_core::{Error, Result};
 
-/// A decoded mask: `height × width` class ids, row-major.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mask {
-    /// Rows.
-    pub height: usize,
-    /// Columns.
-    pub width: usize,
-    /// Class ids, row-major.
-    pub data: Vec<u8>,
-}
-
-impl Mask {
-    /// The largest id in the mask (0 for an empty one).
-    pub fn max_id(&self) -> u8 {
-        self.data.iter().copied().max().unwrap_or(0)
-    }
-
-    /// The mask with every non-zero id turned into 1 (masks saved as 0/255 for a binary task).
-    pub fn binarized(mut self) -> Self {
-        self.data.iter_mut().for_each(|v| *v = u8::from(*v != 0));
-        self
-    }
-}
+pub use kindling_core::data::Mask;
 
 /// The largest mask accepted, in pixels (a guard against decompression bombs, as for images).
 pub const MAX_MASK_PIXELS: u64 = 100_000_000;

@@ -1,5 +1,6 @@
 //! Images and masks in, batches out: mask decoding (palette PNGs as ids), codes, the CamVid
-//! and same-stem layouts, the pre-training check, resizing both together, and batching.
+//! and same-stem layouts, the pre-training check, resizing both together, augmenting training
+//! pairs together (core's `aug_transforms`, the mask through the same map), and batching.
 
 pub mod batch;
 pub mod check;

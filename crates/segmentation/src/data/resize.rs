@@ -1,9 +1,9 @@
-//! Bringing an image and its mask to the model's size together: the image with vision's
-//! bilinear (PIL) resampling, the mask with nearest-neighbour sampling over the same window, so
-//! that no class id is ever invented between two others.
+//! Bringing an image and its mask to the model's size together, with core's resizing: the
+//! image with PIL's bilinear resampling, the mask with nearest-neighbour sampling over the same
+//! window, so that no class id is ever invented between two others.
 
+use kindling_core::data::augment::{Interpolation, ResizePlan, resample_mask};
 use kindling_vision::data::decode::Image;
-use kindling_vision::data::resize::resample;
 
 use super::mask::Mask;
 
@@ -13,7 +13,7 @@ pub fn resize_image(img: &Image, [out_h, out_w]: [usize; 2]) -> Image {
     if (img.height, img.width) == (out_h, out_w) {
         return img.clone();
     }
-    resample(img, (0.0, 0.0, img.height as f32, img.width as f32), out_h, out_w)
+    ResizePlan::stretch(img.height, img.width, out_h, out_w).image(img, Interpolation::Bilinear)
 }
 
 /// `mask` stretched to `out_h × out_w` with nearest-neighbour sampling, as PIL's `NEAREST`:
@@ -28,17 +28,7 @@ pub fn resize_mask(mask: &Mask, [out_h, out_w]: [usize; 2]) -> Mask {
     if (mask.height, mask.width) == (out_h, out_w) {
         return mask.clone();
     }
-    if mask.height == 0 || mask.width == 0 {
-        return Mask { height: out_h, width: out_w, data: vec![0; out_h * out_w] };
-    }
-    let src = |o: usize, out: usize, n: usize| (((o as f64 + 0.5) * n as f64 / out as f64).floor() as usize).min(n - 1);
-    let xs: Vec<usize> = (0..out_w).map(|x| src(x, out_w, mask.width)).collect();
-    let mut data = Vec::with_capacity(out_h * out_w);
-    for y in 0..out_h {
-        let row = &mask.data[src(y, out_h, mask.height) * mask.width..][..mask.width];
-        data.extend(xs.iter().map(|&x| row[x]));
-    }
-    Mask { height: out_h, width: out_w, data }
+    resample_mask(mask, (0.0, 0.0, mask.height as f32, mask.width as f32), out_h, out_w)
 }
 
 #[cfg(test)]

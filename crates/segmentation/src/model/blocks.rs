@@ -5,7 +5,8 @@
 //! - [`ConvLayer`]: a convolution with a bias, then ReLU (fastai's `ConvLayer(norm_type=None)`);
 //! - [`PixelShuffleIcnr`]: a 1×1 convolution to 4× the channels, ReLU, and a pixel shuffle
 //!   that doubles the resolution, initialised with ICNR (fastai's `PixelShuffle_ICNR`);
-//! - [`UnetBlock`]: upsample, concatenate the normalised skip connection, two convolutions;
+//! - [`UnetBlock`]: upsample, concatenate the normalised skip connection, two convolutions
+//!   (the second optionally followed by [`SelfAttention`]);
 //! - [`ResBlock`]: fastai's `ResBlock(1, ni, ni)`: two 3×3 convolutions and the identity.
 
 use burn::module::{Module, Param};
@@ -14,6 +15,8 @@ use burn::nn::{Initializer, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use kindling_core::nn::{BatchNorm, BatchNormConfig, conv2d};
+
+use super::attention::SelfAttention;
 
 /// `nn.init.kaiming_normal_` (fan in, gain √2), as fastai's `apply_init` gives the decoder.
 fn kaiming_normal() -> Initializer {
@@ -142,7 +145,8 @@ pub fn icnr_weight(ni: usize, nf: usize, scale: usize, device: &Device) -> Tenso
 
 /// fastai's `UnetBlock`: upsample the decoder's input with [`PixelShuffleIcnr`] to half its
 /// channels, resize to the skip connection's size when they differ, concatenate the skip
-/// connection after a BatchNorm, ReLU, and two [`ConvLayer`]s.
+/// connection after a BatchNorm, ReLU, two [`ConvLayer`]s, and optionally [`SelfAttention`]
+/// (fastai's `xtra` of the second convolution).
 #[derive(Module, Debug)]
 pub struct UnetBlock {
     /// Upsampling.
@@ -153,12 +157,15 @@ pub struct UnetBlock {
     pub conv1: ConvLayer,
     /// Second convolution.
     pub conv2: ConvLayer,
+    /// Self-attention after the second convolution (fastai's `self_attention` block).
+    pub attn: Option<SelfAttention>,
 }
 
 impl UnetBlock {
     /// A block taking `up_in_c` decoder channels and a skip connection of `x_in_c`: it gives
-    /// `up_in_c / 2 + x_in_c` channels, halved when `final_div` is false (the last block).
-    pub fn new(up_in_c: usize, x_in_c: usize, final_div: bool, blur: bool, device: &Device) -> Self {
+    /// `up_in_c / 2 + x_in_c` channels, halved when `final_div` is false (the last block);
+    /// with `attention`, a [`SelfAttention`] over them ends the block.
+    pub fn new(up_in_c: usize, x_in_c: usize, final_div: bool, blur: bool, attention: bool, device: &Device) -> Self {
         let ni = up_in_c / 2 + x_in_c;
         let nf = if final_div { ni } else { ni / 2 };
         Self {
@@ -166,6 +173,7 @@ impl UnetBlock {
             bn: fastai_batch_norm(x_in_c, device),
             conv1: ConvLayer::new(ni, nf, 3, true, device),
             conv2: ConvLayer::new(nf, nf, 3, true, device),
+            attn: attention.then(|| SelfAttention::new(nf, device)),
         }
     }
 
@@ -179,7 +187,11 @@ impl UnetBlock {
         let [_, _, h, w] = skip.dims();
         let up = resize_nearest(self.shuf.forward(up_in), [h, w]);
         let cat = relu(Tensor::cat(vec![up, self.bn.forward(skip)], 1));
-        self.conv2.forward(self.conv1.forward(cat))
+        let y = self.conv2.forward(self.conv1.forward(cat));
+        match &self.attn {
+            Some(a) => a.forward(y),
+            None => y,
+        }
     }
 }
 

@@ -7,45 +7,29 @@ use image::{DynamicImage, ImageReader, Limits};
 use kindling_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// A decoded image: `channels × height × width` floats in `[0, 1]`, channel-major.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Image {
-    /// 1 (grey) or 3 (RGB).
-    pub channels: usize,
-    /// Rows.
-    pub height: usize,
-    /// Columns.
-    pub width: usize,
-    /// Pixels, `[c][y][x]`.
-    pub data: Vec<f32>,
-}
+pub use kindling_core::data::Image;
 
-impl Image {
-    /// An image from 8-bit grey pixels (`height × width`, row-major).
-    pub fn from_grey_u8(pixels: &[u8], height: usize, width: usize) -> Self {
-        Self { channels: 1, height, width, data: pixels.iter().map(|&p| p as f32 / 255.0).collect() }
-    }
-
-    fn from_dynamic(img: DynamicImage, channels: usize) -> Self {
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        let mut data = vec![0f32; channels * h * w];
-        if channels == 1 {
-            // 16-bit grey keeps its precision; colour becomes luminance.
-            let g = img.into_luma16();
-            for (i, p) in g.pixels().enumerate() {
-                data[i] = p.0[0] as f32 / 65535.0;
-            }
-        } else {
-            // Alpha is dropped (PIL's convert('RGB')); grey is repeated into three channels.
-            let rgb = img.into_rgb32f();
-            for (i, p) in rgb.pixels().enumerate() {
-                for c in 0..3 {
-                    data[c * h * w + i] = p.0[c].clamp(0.0, 1.0);
-                }
+/// `img` as `channels` channels of floats in `[0, 1]`: 16-bit grey keeps its precision and
+/// colour becomes luminance for 1; for 3, alpha is dropped and grey repeated.
+fn from_dynamic(img: DynamicImage, channels: usize) -> Image {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut data = vec![0f32; channels * h * w];
+    if channels == 1 {
+        // 16-bit grey keeps its precision; colour becomes luminance.
+        let g = img.into_luma16();
+        for (i, p) in g.pixels().enumerate() {
+            data[i] = p.0[0] as f32 / 65535.0;
+        }
+    } else {
+        // Alpha is dropped (PIL's convert('RGB')); grey is repeated into three channels.
+        let rgb = img.into_rgb32f();
+        for (i, p) in rgb.pixels().enumerate() {
+            for c in 0..3 {
+                data[c * h * w + i] = p.0[c].clamp(0.0, 1.0);
             }
         }
-        Self { channels, height: h, width: w, data }
     }
+    Image { channels, height: h, width: w, data }
 }
 
 /// How to decode.
@@ -103,7 +87,7 @@ pub fn decode_bytes(bytes: &[u8], opts: DecodeOptions) -> std::result::Result<Im
     if opts.channels != 1 && opts.channels != 3 {
         return Err(format!("{} channels: only 1 (grey) or 3 (RGB) are supported", opts.channels));
     }
-    Ok(Image::from_dynamic(img, opts.channels))
+    Ok(from_dynamic(img, opts.channels))
 }
 
 #[cfg(test)]

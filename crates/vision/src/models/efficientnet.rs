@@ -66,6 +66,28 @@ impl EfficientNetConfig {
         self.head
     }
 
+    /// The shape `[channels, height, width]` of each output [`EfficientNet::forward_stages`]
+    /// gives for one image of `size` (`[height, width]`): the stem, every block, then the final
+    /// 1×1 convolution. TensorFlow's "same" padding makes a stride-`s` layer's output
+    /// `ceil(n / s)`.
+    ///
+    /// ```
+    /// use kindling_vision::models::EfficientNetConfig;
+    /// let s = EfficientNetConfig::lite0(None).stage_shapes([64, 64]);
+    /// assert_eq!((s.len(), s[0], s[2], s[17]), (18, [32, 32, 32], [24, 16, 16], [1280, 2, 2]));
+    /// ```
+    pub fn stage_shapes(&self, size: [usize; 2]) -> Vec<[usize; 3]> {
+        let down = |[h, w]: [usize; 2], s: usize| [h.div_ceil(s.max(1)), w.div_ceil(s.max(1))];
+        let mut hw = down(size, 2);
+        let mut out = vec![[self.stem, hw[0], hw[1]]];
+        for b in &self.blocks {
+            hw = down(hw, b.stride);
+            out.push([b.c_out, hw[0], hw[1]]);
+        }
+        out.push([self.head, hw[0], hw[1]]);
+        out
+    }
+
     /// The network, freshly initialised.
     pub fn init(&self, device: &Device) -> EfficientNet {
         let conv = |c_in: usize, c_out: usize, k: usize, s: usize, groups: usize| {
@@ -161,6 +183,21 @@ impl EfficientNet {
         relu6(batch_norm(&self.bn1, conv2d(&self.conv_head, x)))
     }
 
+    /// The output of the stem, of every block, and of the final 1×1 convolution, in order: the
+    /// feature maps a U-Net takes its skip connections from. The last one is
+    /// [`EfficientNet::forward_features`]; shapes are [`EfficientNetConfig::stage_shapes`].
+    pub fn forward_stages(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        let mut out = Vec::with_capacity(self.blocks.len() + 2);
+        let mut x = relu6(batch_norm(&self.bn0, conv2d(&self.conv_stem, x)));
+        out.push(x.clone());
+        for b in &self.blocks {
+            x = b.forward(x);
+            out.push(x.clone());
+        }
+        out.push(relu6(batch_norm(&self.bn1, conv2d(&self.conv_head, x))));
+        out
+    }
+
     /// Logits (the classifier must be there).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let f = self.pool.forward(self.forward_features(x)).flatten::<2>(1, 3);
@@ -187,5 +224,11 @@ mod tests {
         assert_eq!(kindling_core::nn::num_params(&m), 4_652_008);
         let y = m.forward(Tensor::zeros([1, 3, 64, 64], &device));
         assert_eq!(y.dims(), [1, 1000]);
+        // The stages have the shapes the config computes, odd sizes included.
+        let x = Tensor::zeros([1, 3, 37, 45], &device);
+        let stages: Vec<[usize; 3]> = m.forward_stages(x.clone()).iter().map(|s| { let [_, c, h, w] = s.dims(); [c, h, w] }).collect();
+        assert_eq!(stages, c.stage_shapes([37, 45]));
+        let last = m.forward_stages(x.clone()).pop().unwrap();
+        assert_eq!(last.into_data(), m.forward_features(x).into_data());
     }
 }

@@ -30,10 +30,17 @@ const LANES: usize = 16;
 type Lanes = [f32; LANES];
 
 /// Whether [`forward`] and [`backward_weight`] apply: a 3×3 kernel, stride and dilation 1,
-/// padding that keeps the kernel inside the padded image, and enough input and output
-/// channels for the products to pay for the transforms.
+/// padding that keeps the kernel inside the padded image, enough input and output channels
+/// for the products to pay for the transforms, and tiles at least half filled by the output.
+/// A tile costs 36 multiplications per channel pair whatever it holds: on a 2×2 output (a
+/// U-Net's middle) that is 9 per output pixel against the direct convolution's 9, plus the
+/// transforms, and im2col was measured 3–6× faster there (`cargo xtask bench conv-unet`).
 pub(super) fn applies(g: &Conv2dGeometry) -> bool {
-    g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.padding[0] <= 2 && g.padding[1] <= 2 && g.in_channels >= 8 && g.out_channels >= 8 && g.out_size().is_some()
+    let fits = g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.padding[0] <= 2 && g.padding[1] <= 2 && g.in_channels >= 8 && g.out_channels >= 8;
+    fits && g.out_size().is_some_and(|[oh, ow]| {
+        let [th, tw] = tiles(g);
+        2 * oh * ow >= 16 * th * tw
+    })
 }
 
 /// Tiles per image along height and width.
@@ -466,6 +473,17 @@ mod tests {
     /// holds fewer tiles than the forward pass's: both groupings are exercised).
     fn shapes() -> Vec<Conv2dGeometry> {
         vec![geom(3, 9, 12, 12, 8, [1, 1]), geom(2, 8, 9, 11, 11, [1, 0]), geom(2, 20, 7, 7, 17, [2, 2]), geom(70, 8, 4, 4, 8, [1, 1]), geom(5, 33, 6, 5, 9, [0, 1]), geom(40, 8, 8, 8, 8, [1, 1])]
+    }
+
+    /// Outputs that fill less than half their tiles go to im2col (2×2: a quarter; 5×5: 25 of
+    /// 64); 3×3, 4×4 and 7×7 stay.
+    #[test]
+    fn mostly_empty_tiles_go_to_im2col() {
+        assert!(!applies(&geom(32, 512, 2, 2, 512, [1, 1])));
+        assert!(!applies(&geom(32, 64, 5, 5, 64, [1, 1])));
+        for hw in [3, 4, 7, 8] {
+            assert!(applies(&geom(32, 64, hw, hw, 64, [1, 1])), "{hw}×{hw}");
+        }
     }
 
     #[test]
