@@ -166,10 +166,16 @@ struct DataArgs {
     #[arg(long)]
     codes: Option<PathBuf>,
     /// The images to validate on, one file name a line (default: valid.txt with --path, else
-    /// a random --valid-pct).
+    /// --valid-folders, --valid-match, or a random --valid-pct).
     #[arg(long)]
     valid_list: Option<PathBuf>,
-    /// Share of images to validate on when there is no validation list.
+    /// Split by the folder each image is in: train/, valid/ and (held out) test/.
+    #[arg(long, conflicts_with_all = ["valid_list", "valid_match"])]
+    valid_folders: bool,
+    /// Images whose file name contains this text validate, the others train.
+    #[arg(long, conflicts_with = "valid_list")]
+    valid_match: Option<String>,
+    /// Share of images to validate on when there is no validation list, folder or match.
     #[arg(long, default_value_t = 0.2)]
     valid_pct: f64,
     /// A class the loss and metrics ignore (a name from the codes, or its id).
@@ -214,9 +220,12 @@ impl DataArgs {
         let codes_file = self.codes.clone().or(default_codes);
         let codes = codes_file.as_deref().map(Codes::read).transpose()?;
         let codes_origin = codes_file.as_deref().map_or("the numbered classes".to_string(), |p| p.display().to_string());
-        let split = match self.valid_list.clone().or(default_valid) {
-            Some(list) => SplitChoice::ValidList(list),
-            None => {
+        let split = match (self.valid_list.clone(), self.valid_folders, &self.valid_match, default_valid) {
+            (Some(list), ..) => SplitChoice::ValidList(list),
+            (None, true, ..) => SplitChoice::Folders,
+            (None, false, Some(text), _) => SplitChoice::NameContains(text.clone()),
+            (None, false, None, Some(list)) => SplitChoice::ValidList(list),
+            (None, false, None, None) => {
                 if !(self.valid_pct > 0.0 && self.valid_pct < 1.0) {
                     return Err(Error::invalid("--valid-pct", format!("{} is not between 0 and 1", self.valid_pct)));
                 }

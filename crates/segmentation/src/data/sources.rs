@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use kindling_core::data::Splits;
-use kindling_core::data::split::{RandomSplitter, Splitter};
+use kindling_core::data::{SplitKind, Splits};
+use kindling_core::data::split::{FuncSplitter, RandomSplitter, Splitter};
 use kindling_core::{Error, Result};
 use kindling_vision::data::sources::{EXTENSIONS, image_files};
 
@@ -108,6 +108,13 @@ pub enum SplitChoice {
         /// Seed.
         seed: u64,
     },
+    /// By the folder each image is in (its parent, fastai's `ParentSplitter` idea for images
+    /// without class folders): `train/` trains, `valid/` validates, `test/` is held out; an
+    /// image in any other folder is an error naming it.
+    Folders,
+    /// Images whose file name contains this text validate, the others train (fastai's
+    /// `FuncSplitter` on the name, e.g. a camera, a patient or a slide id).
+    NameContains(String),
 }
 
 impl SplitChoice {
@@ -117,6 +124,22 @@ impl SplitChoice {
     pub fn split(&self, items: &[SegItem]) -> Result<(Splits, String)> {
         match self {
             SplitChoice::Random { valid_pct, seed } => Ok((RandomSplitter::new(*valid_pct, *seed).split(&items.len())?, format!("random, valid_pct {valid_pct}"))),
+            SplitChoice::Folders => {
+                let folder = |it: &SegItem| it.image.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                if let Some(it) = items.iter().find(|it| !["train", "valid", "test"].contains(&folder(it).as_str())) {
+                    return Err(Error::bad_file(&it.image, format!("its folder '{}' is not train, valid or test: with a split by folders, every image is in one of these", folder(it))));
+                }
+                let kind = |it: &SegItem| match folder(it).as_str() {
+                    "valid" => SplitKind::Valid,
+                    "test" => SplitKind::Test,
+                    _ => SplitKind::Train,
+                };
+                Ok((FuncSplitter::new(kind).split(items)?, "folders train/valid/test".into()))
+            }
+            SplitChoice::NameContains(text) => {
+                let kind = |it: &SegItem| if it.name().contains(text.as_str()) { SplitKind::Valid } else { SplitKind::Train };
+                Ok((FuncSplitter::new(kind).split(items)?, format!("names containing '{text}' validate")))
+            }
             SplitChoice::ValidList(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
                 let names: BTreeSet<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -178,6 +201,29 @@ mod tests {
         std::fs::write(d.join("valid.txt"), "b.png\nzzz.png\n").unwrap();
         let err = SplitChoice::ValidList(d.join("valid.txt")).split(&items).unwrap_err().to_string();
         assert!(err.contains("valid.txt") && err.contains("zzz.png"), "{err}");
+        let (s, _) = SplitChoice::NameContains("b".into()).split(&items).unwrap();
+        assert_eq!((s.train.clone(), s.valid.clone()), (vec![0], vec![1]));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn split_by_folders() {
+        let d = std::env::temp_dir().join(format!("kindling-seg-folders-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        for f in ["train/a", "train/b", "valid/c", "test/d"] {
+            touch(&d.join(format!("images/{f}.png")));
+            touch(&d.join(format!("labels/{f}_P.png")));
+        }
+        let items = MaskLayout::camvid(&d).items().unwrap();
+        let (s, what) = SplitChoice::Folders.split(&items).unwrap();
+        let names = |ix: &[usize]| ix.iter().map(|&i| items[i].name()).collect::<Vec<_>>();
+        assert_eq!((names(&s.train), names(&s.valid), names(s.held_out_test())), (vec!["a.png".to_string(), "b.png".into()], vec!["c.png".to_string()], vec!["d.png".to_string()]));
+        assert_eq!(what, "folders train/valid/test");
+        touch(&d.join("images/extra/e.png"));
+        touch(&d.join("labels/extra/e_P.png"));
+        let items = MaskLayout::camvid(&d).items().unwrap();
+        let err = SplitChoice::Folders.split(&items).unwrap_err().to_string();
+        assert!(err.contains("e.png") && err.contains("'extra'"), "{err}");
         std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -98,7 +98,7 @@ mod tests {
         let v = flat(conv2d(&att.value, x.clone()));
         let beta = softmax(f.swap_dims(1, 2).matmul(g), 1);
         let expected = (v.matmul(beta).mul_scalar(0.5) + flat(x.clone())).reshape([2, 16, 3, 4]);
-        let (a, e) = (att.forward(x).into_data().to_vec::<f32>().unwrap(), expected.into_data().to_vec::<f32>().unwrap());
+        let (a, e) = (att.forward(x).into_data().try_to_vec::<f32>().unwrap(), expected.into_data().try_to_vec::<f32>().unwrap());
         assert!(a.iter().zip(&e).all(|(a, e)| (a - e).abs() < 1e-4), "{a:?}\n{e:?}");
     }
 }

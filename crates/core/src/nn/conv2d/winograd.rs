@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{Batching, Conv2dGeometry, Scratch, View, matmul, sized};
+use super::kernel::{Batching, Conv2dGeometry, Scratch, View, matmul, sized, zeroed};
 
 /// The forward pass puts images side by side until a product is this many tiles tall, so the
 /// packing of each `U_ξ` is paid for by enough rows.
@@ -372,7 +372,7 @@ pub(super) fn forward(g: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32>
     let (o, c) = (g.out_channels, g.in_channels);
     let (t, in_len, out_len, batching) = plan(g, MIN_TILES);
     let u = transform_kernel(g, weight);
-    let mut out = vec![0.0f32; g.batch * out_len];
+    let mut out = zeroed(g.batch * out_len);
     batching.for_each_group(&mut out, out_len, |n0, gn, outs, Scratch([v, m, scratch])| {
         let ld = gn * t;
         let (v_block, m_block) = (block(ld, c), block(ld, o));
