@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's orchestration.
 //!
 //! - `fetch NAME [--from PATH|URL] [--to DIR]`, `list`: data sets with checksums, into a cache;
-//! - `run PIPELINE`: the book's experiments as pipelines of the task commands (`ch1`, `ch4`);
+//! - `run PIPELINE`: the book's experiments as pipelines of the task commands (`ch1`, `ch2`, `ch4`);
 //! - `bench TASK|all [--peer PYTHON]`: benchmarks on `../shared/data`, side by side with fastai;
 //! - `check-debug`: the bad-input suite in the debug profile, where arithmetic overflow panics.
 
@@ -48,7 +48,7 @@ enum Command {
         #[arg(long)]
         to: Option<PathBuf>,
     },
-    /// Run one of the book's pipelines: `ch1` (tabular, collab, vision, segmentation), `ch4` (text classification).
+    /// Run one of the book's pipelines: `ch1` (tabular, collab, vision, segmentation), `ch2` (clean the data, retrain, serve), `ch4` (text classification).
     Run {
         /// The pipeline.
         pipeline: String,

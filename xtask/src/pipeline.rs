@@ -1,5 +1,7 @@
 //! The book's experiments as pipelines of the task commands, on the committed samples.
 
+mod ch2;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,8 +31,9 @@ fn metric(out: &Path, name: &str) -> Result<f64, String> {
 pub fn run(name: &str) -> Result<(), String> {
     match name {
         "ch1" => {}
+        "ch2" => return ch2::run(),
         "ch4" => return ch4(),
-        _ => return Err(format!("no pipeline '{name}'; there are: ch1 (tabular, collab, vision, segmentation), ch4 (text classification)")),
+        _ => return Err(format!("no pipeline '{name}'; there are: ch1 (tabular, collab, vision, segmentation), ch2 (clean, retrain, serve), ch4 (text classification)")),
     }
     let root = run_root("ch1");
     let d = |p: &str| repo().join("datasets").join(p).to_string_lossy().to_string();

@@ -93,7 +93,7 @@ impl LabelledItems {
         let files = image_files(dir)?;
         let mut empty = Vec::new();
         for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
-            if e.path().is_dir() && image_files(&e.path())?.is_empty() {
+            if e.path().is_dir() && !is_hidden(&e.path()) && image_files(&e.path())?.is_empty() {
                 empty.push(e.file_name().to_string_lossy().to_string());
             }
         }
@@ -153,7 +153,15 @@ impl LabelledItems {
     }
 }
 
-/// Image files under `dir`, recursively, sorted.
+/// Whether `path`'s name starts with `.`: a hidden folder (`.kindling` with the cleaner's
+/// logs and trash, `.git`, `.ipynb_checkpoints`) that holds no training images.
+pub fn is_hidden(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+/// Image files under `dir`, recursively, sorted. Folders below `dir` whose names start with
+/// `.` are skipped (see [`is_hidden`]): after `kindling-web clean`, `dir/.kindling/trash`
+/// holds the deleted images, which must not be trained on.
 pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -161,7 +169,9 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
         for e in std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?.flatten() {
             let p = e.path();
             if p.is_dir() {
-                stack.push(p);
+                if !is_hidden(&p) {
+                    stack.push(p);
+                }
             } else if p.extension().and_then(|x| x.to_str()).is_some_and(|x| EXTENSIONS.contains(&x.to_ascii_lowercase().as_str())) {
                 out.push(p);
             }
@@ -169,4 +179,33 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        image::GrayImage::new(2, 2).save(path).unwrap();
+    }
+
+    #[test]
+    fn the_walk_skips_hidden_folders() {
+        let dir = std::env::temp_dir().join(format!("kindling-vision-hidden-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for f in ["train/3/a.png", "train/7/b.png", ".kindling/trash/train/3/c.png", "train/3/.cache/d.png"] {
+            write(&dir.join(f));
+        }
+        let files: Vec<String> = image_files(&dir).unwrap().iter().map(|f| f.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/")).collect();
+        assert_eq!(files, ["train/3/a.png", "train/7/b.png"]);
+        // A hidden folder is not a class folder, nor an empty one.
+        let items = LabelledItems::from_folder(&dir.join("train")).unwrap();
+        assert_eq!(items.classes, ["3", "7"]);
+        let items = LabelledItems::from_folder(&dir).unwrap();
+        assert_eq!(items.items.len(), 2, "the trash is not trained on");
+        // The folder walked may itself be hidden.
+        assert_eq!(image_files(&dir.join(".kindling")).unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
