@@ -11,6 +11,7 @@ use kindling_core::data::split::{RandomSplitter, Splitter};
 mod conv;
 mod nlp;
 mod segmentation;
+mod serve;
 mod vision;
 
 /// One line of the results table.
@@ -45,7 +46,11 @@ fn run_peer(python: &Path, script: &str, args: &[String], metric_key: &str) -> R
 
 /// [`run_peer`] reporting several of the peer's `key=value` fields, in the order given.
 fn run_peer_metrics(python: &Path, script: &str, args: &[String], metric_keys: &[&str]) -> Result<(String, f64), String> {
-    let script = peer_dir().join(script);
+    run_peer_script(python, &peer_dir().join(script), args, metric_keys)
+}
+
+/// [`run_peer_metrics`] for a script at any path (the repository's own `xtask/peer/`).
+fn run_peer_script(python: &Path, script: &Path, args: &[String], metric_keys: &[&str]) -> Result<(String, f64), String> {
     println!("peer: {} {} {}", python.display(), script.display(), args.join(" "));
     let out = Command::new(python)
         .arg(&script)
@@ -214,7 +219,8 @@ fn machine_line(threads: usize, peer: Option<&Path>) -> String {
 }
 
 /// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; `vision`, which takes about
-/// ten minutes here with its peer; `segmentation`, chapter 1's U-Net on mnist-scenes (about half an hour with its peer); `nlp`, chapter 4's fine-tuning of MiniLM; `conv`, the convolution kernel layer by layer, or `conv-unet`, the same for the segmentation U-Net) on
+/// ten minutes here with its peer; `segmentation`, chapter 1's U-Net on mnist-scenes (about half an hour with its peer); `nlp`, chapter 4's fine-tuning of MiniLM; `serve`, `kindling-web serve`'s latency and
+/// throughput under 16 clients, batching on and off; `conv`, the convolution kernel layer by layer, or `conv-unet`, the same for the segmentation U-Net) on
 /// `threads` threads and prints the table, headed by the machine, the thread counts and the
 /// devices of both sides. A peer that fails is reported in its row; kindling's rows still print.
 pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usize) -> Result<(), String> {
@@ -243,6 +249,9 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usiz
     if what == "segmentation" {
         rows.extend(segmentation::mnist_scenes(&data, peer)?);
     }
+    if what == "serve" {
+        rows.extend(serve::load_test(&data, &nlp::models_dir(), peer)?);
+    }
     if what == "nlp" {
         rows.extend(nlp::amazon(&data, &nlp::models_dir(), peer)?);
     }
@@ -253,7 +262,7 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usiz
         rows.extend(conv::unet_resnet18_layers());
     }
     if rows.is_empty() {
-        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, segmentation, nlp, conv, conv-unet"));
+        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, segmentation, nlp, serve, conv, conv-unet"));
     }
     println!("\n{}\n", machine_line(threads, peer));
     println!("| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");
