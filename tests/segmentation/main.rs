@@ -232,6 +232,24 @@ fn nuclei_tiles(dir: &Path, tile: u32) -> Tiles {
     tile_pair(&src.join("image.png"), &src.join("mask.png"), tile, &dir.join("nuclei")).unwrap()
 }
 
+/// Trains on `tiles` as binary masks (grey images, 0/non-zero masks) with `flags`, into
+/// `out`: (success, the output) and the final metrics.
+fn train_nuclei(tiles: &Tiles, flags: &[&str], out: &Path) -> (bool, String, serde_json::Value) {
+    let (ok, log) = run(cli()
+        .args(["train", "--images"])
+        .arg(&tiles.images)
+        .arg("--masks")
+        .arg(&tiles.masks)
+        .arg("--valid-list")
+        .arg(&tiles.valid_list)
+        .args(["--binary-masks", "--channels", "1"])
+        .args(flags)
+        .arg("--out")
+        .arg(out));
+    let metrics = std::fs::read_to_string(out.join("metrics.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    (ok, log, metrics)
+}
+
 /// The binary example: nuclei tiles with 0/255 masks (`--binary-masks`), trained briefly;
 /// metrics.json has `dice` and `jaccard` beside the others. (The full example, Dice ≥ 0.80 on
 /// the held-apart tiles, is `nuclei_binary_example_reaches_dice_0_80`.)
@@ -240,19 +258,9 @@ fn nuclei_binary_masks_train_and_report_dice() {
     let dir = tmp("nuclei");
     let tiles = nuclei_tiles(&dir, 64);
     let (n_train, n_valid) = (tiles.n_train, tiles.n_valid);
-    let out = dir.join("run");
-    let (ok, log) = run(cli()
-        .args(["train", "--images"])
-        .arg(&tiles.images)
-        .arg("--masks")
-        .arg(&tiles.masks)
-        .arg("--valid-list")
-        .arg(&tiles.valid_list)
-        .args(["--binary-masks", "--channels", "1", "--limit-train", "16", "--limit-valid", "8", "--bs", "8", "--epochs", "1", "--out"])
-        .arg(&out));
+    let (ok, log, metrics) = train_nuclei(&tiles, &["--limit-train", "16", "--limit-valid", "8", "--bs", "8", "--epochs", "1"], &dir.join("run"));
     assert!(ok, "{log}");
     assert!(n_train > n_valid && log.contains("16 training and 8 validation images, 64×64 pixels, 2 classes (background, foreground)"), "{log}");
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     for key in ["dice", "jaccard", "dice_multi", "foreground_accuracy"] {
         assert!(metrics["final"][key].as_f64().is_some(), "{key} in {metrics}");
     }
@@ -267,18 +275,8 @@ fn nuclei_binary_masks_train_and_report_dice() {
 fn nuclei_binary_example_reaches_dice_0_80() {
     let dir = tmp("nuclei-full");
     let tiles = nuclei_tiles(&dir, 64);
-    let out = dir.join("run");
-    let (ok, log) = run(cli()
-        .args(["train", "--images"])
-        .arg(&tiles.images)
-        .arg("--masks")
-        .arg(&tiles.masks)
-        .arg("--valid-list")
-        .arg(&tiles.valid_list)
-        .args(["--binary-masks", "--channels", "1", "--bs", "8", "--epochs", "8", "--lr", "3e-3", "--out"])
-        .arg(&out));
+    let (ok, log, metrics) = train_nuclei(&tiles, &["--bs", "8", "--epochs", "8", "--lr", "3e-3"], &dir.join("run"));
     assert!(ok, "{log}");
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     let dice = metrics["final"]["dice"].as_f64().unwrap();
     println!("nuclei held-apart tiles: dice {dice:.4}");
     assert!(dice >= 0.80, "dice {dice}\n{log}");

@@ -26,6 +26,7 @@ pub mod datasets;
 pub mod device;
 pub mod error;
 pub mod export;
+pub mod hash;
 pub mod interpret;
 pub mod io;
 pub mod learner;

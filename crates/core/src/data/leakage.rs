@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 
-use sha2::{Digest, Sha256};
 
 use super::split::Splits;
 use super::transform::SplitKind;
@@ -86,7 +85,7 @@ impl fmt::Display for LeakageReport {
 /// The SHA-256 of `bytes` as lowercase hex: a key for [`LeakageReport::check`] that catches
 /// the same file stored under two names.
 pub fn content_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::sha256_hex(bytes)
 }
 
 #[cfg(test)]

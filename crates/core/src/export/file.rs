@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::check::{HeaderCheck, TensorShapes};
 use super::header::{FORMAT, FORMAT_VERSION, ModelHeader, SplitRecord};
 use crate::error::{Error, Result};
+use crate::hash::sha256_hex;
 
 /// The metadata key holding the JSON header.
 const HEADER_KEY: &str = "kindling";
@@ -87,12 +88,9 @@ fn checksum(header_json: &str, data: &[u8]) -> String {
     h.update((header_json.len() as u64).to_le_bytes());
     h.update(header_json.as_bytes());
     h.update(data);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::hex(&h.finalize())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Writes `model` and `header` to `path` as one file, atomically.
 pub fn export<M: Module>(path: &Path, model: &M, header: &ModelHeader) -> Result<()> {

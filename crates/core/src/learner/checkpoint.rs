@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::hash::sha256_hex;
 use crate::io::{write_atomic, write_json_atomic};
 use crate::metrics::SmoothLoss;
 
@@ -47,9 +47,6 @@ pub struct CheckpointState {
     pub recorder: Recorder,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Writes a checkpoint after every epoch.
 pub struct Checkpointer {

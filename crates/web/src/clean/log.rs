@@ -106,7 +106,7 @@ pub struct ModelStamp {
 impl ModelStamp {
     /// The stamp of `path`, hashing the file.
     pub fn of(path: &Path) -> Result<Self> {
-        Ok(Self { path: Some(path.to_path_buf()), sha256: Some(crate::clean::hash::sha256_file(path)?) })
+        Ok(Self { path: Some(path.to_path_buf()), sha256: Some(kindling_core::hash::sha256_file(path)?) })
     }
 }
 

@@ -5,7 +5,6 @@
 
 mod apply;
 mod error;
-pub mod hash;
 mod log;
 pub mod moves;
 pub mod paths;
