@@ -88,7 +88,7 @@ fn fine_tunes_minilm_on_reviews_and_the_exported_model_reproduces_validation() {
 }
 
 /// The validation rows of the sample (its `is_valid` column), read with the crate's reader.
-fn valid_rows(file: &Path) -> (Vec<String>, Vec<String>) {
+pub(crate) fn valid_rows(file: &Path) -> (Vec<String>, Vec<String>) {
     let texts = kindling_nlp::data::read_text_column(file, "review").unwrap();
     let labels = kindling_nlp::data::read_text_column(file, "score").unwrap();
     let valid = kindling_nlp::data::read_text_column(file, "is_valid").unwrap();

@@ -3,3 +3,5 @@
 mod cli;
 mod data;
 mod model;
+mod ulmfit_tokenize;
+mod ulmfit;

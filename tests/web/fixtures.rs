@@ -108,13 +108,32 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
-/// The cleaner's server for `images`, ranked by the trained model.
+/// The cleaner's server for `images`, labelled by class folders, ranked by the trained model.
 pub fn cleaner(images: &Path) -> kindling_web::http::background::Background {
+    cleaner_of(images, None)
+}
+
+/// The cleaner's server for the images below `root` labelled by `labels_csv` (the labels-CSV
+/// layout), ranked by the trained model.
+pub fn csv_cleaner(root: &Path, labels_csv: &Path) -> kindling_web::http::background::Background {
+    cleaner_of(root, Some(labels_csv))
+}
+
+/// The cleaner's server as `kindling-web clean` builds it, with or without a labels CSV.
+fn cleaner_of(images: &Path, labels_csv: Option<&Path>) -> kindling_web::http::background::Background {
     let device = burn::tensor::Device::flex();
     let model = &trained().model;
     let p = kindling_vision::predict::VisionPredictor::load(model, &device).unwrap();
-    let ranking = kindling_web::rank::Ranking::of_folder(&p, images, &device).unwrap();
-    let state = kindling_web::cleaner::CleanState { images: images.to_path_buf(), model: kindling_web::clean::ModelStamp::of(model).unwrap(), ranking };
+    let ranking = match labels_csv {
+        Some(csv) => kindling_web::rank::Ranking::of_csv(&p, images, &kindling_web::clean::LabelsCsv::read(csv).unwrap(), &device).unwrap(),
+        None => kindling_web::rank::Ranking::of_folder(&p, images, &device).unwrap(),
+    };
+    let state = kindling_web::cleaner::CleanState {
+        images: images.to_path_buf(),
+        model: kindling_web::clean::ModelStamp::of(model).unwrap(),
+        ranking,
+        csv: labels_csv.map(Path::to_path_buf),
+    };
     kindling_web::http::background::Background::start(kindling_web::cleaner::router(state)).unwrap()
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use burn::module::Module;
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, positive_f64, prepare_run_dir, run_lr_find, train_lr};
@@ -20,6 +21,8 @@ use crate::learner::{TextTask, one_cycle, text_learner};
 use crate::model::load_hub;
 use crate::predict::{TextPredictor, TextPreprocessing, export_text};
 use crate::tokenizer::TextTokenizer;
+use crate::ulmfit;
+use crate::ulmfit::commands::{ClassifierOptions, Corpus, LmTrainOptions};
 
 /// Text classification by fine-tuning a pretrained transformer (chapter 4), and sentence
 /// embeddings.
@@ -115,6 +118,12 @@ enum Command {
         #[arg(long, default_value = "cpu")]
         device: DeviceChoice,
     },
+    /// ULMFiT's language model (chapter 10): train an AWD-LSTM on a corpus, fine-tune one on a
+    /// new corpus, or continue a prompt with one.
+    Lm {
+        #[command(subcommand)]
+        command: LmCommand,
+    },
     /// Sweep learning rates and suggest one (writes lr_find.png and lr_find.json).
     LrFind {
         #[command(flatten)]
@@ -123,6 +132,80 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         common: LrFindArgs,
+    },
+}
+
+/// `kindling-nlp lm …`
+#[derive(Subcommand)]
+enum LmCommand {
+    /// Train an AWD-LSTM language model on a corpus (from scratch: fit_one_cycle(--epochs,
+    /// --lr)), or with --lm fine-tune one on it as chapter 10 does (vocabularies matched, one
+    /// frozen epoch at --frozen-lr, then --epochs unfrozen at --lr); writes model.safetensors
+    /// (the model and its vocabulary), metrics.json (accuracy, perplexity) and history.png.
+    Train {
+        /// A folder of .txt files: each paragraph (text between blank lines) a document.
+        #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
+        text_dir: Option<PathBuf>,
+        /// CSV or Parquet files whose --text column holds the documents (repeat the flag to read
+        /// several, e.g. a training and a test file: no labels are used).
+        #[arg(long)]
+        csv: Vec<PathBuf>,
+        /// The column of --csv holding the texts.
+        #[arg(long, default_value = "text")]
+        text: String,
+        /// A language model written by `lm train` to fine-tune on this corpus.
+        #[arg(long)]
+        lm: Option<PathBuf>,
+        /// Tokens per training window (fastai's seq_len).
+        #[arg(long, default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+        seq_len: usize,
+        /// fastai's drop_mult: every dropout of the AWD-LSTM scaled by it.
+        #[arg(long, default_value_t = 0.3)]
+        drop_mult: f64,
+        /// Share of documents held out for validation.
+        #[arg(long, default_value_t = 0.1)]
+        valid_pct: f64,
+        /// With --lm: the learning rate of the first, frozen epoch (only the embeddings train).
+        #[arg(long, default_value_t = 2e-2, value_parser = positive_f64)]
+        frozen_lr: f64,
+        /// Words seen fewer times than this in the training documents become xxunk.
+        #[arg(long, default_value_t = 3)]
+        min_freq: usize,
+        /// The largest vocabulary (before rounding up to a multiple of 8).
+        #[arg(long, default_value_t = 60000)]
+        max_vocab: usize,
+        /// Do not read or write the tokenization cache (~/.cache/kindling/tokens).
+        #[arg(long)]
+        no_token_cache: bool,
+        #[command(flatten)]
+        sizes: SizeArgs,
+        /// --lr defaults to 2e-3, as chapter 10; --bs to 64.
+        #[command(flatten)]
+        common: TrainArgs,
+    },
+    /// Continue a prompt with a language model (fastai's `learn.predict(prompt, n_words,
+    /// temperature)`).
+    Generate {
+        /// A language model written by `lm train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// The beginning of the text.
+        prompt: String,
+        /// Words to add.
+        #[arg(short = 'n', long, default_value_t = 40)]
+        n_words: usize,
+        /// Sampling temperature: below 1 sticks to likely words, above 1 wanders (the book: 0.75).
+        #[arg(long, default_value_t = 0.75, value_parser = positive_f64)]
+        temperature: f64,
+        /// Texts to generate.
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+        /// Seed of the sampling.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where to run: cpu, or wgpu in a build with the `wgpu` feature.
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
     },
 }
 
@@ -169,10 +252,27 @@ struct DataArgs {
 /// Which pretrained transformer, and how texts enter it.
 #[derive(Args, Clone)]
 struct ModelArgs {
+    /// The model: a pretrained transformer (--pretrained), or ULMFiT's AWD-LSTM classifier
+    /// (from a language model with --lm and gradual unfreezing, or from scratch).
+    #[arg(long, value_enum, default_value = "transformer")]
+    arch: TextArch,
     /// A Hugging Face model folder: config.json, model.safetensors and tokenizer.json (BERT,
     /// MiniLM, DistilBERT or RoBERTa).
+    #[arg(long, required_if_eq("arch", "transformer"))]
+    pretrained: Option<PathBuf>,
+    /// --arch awd-lstm: the language model (from `lm train`) whose encoder and vocabulary the
+    /// classifier starts from. --lr then defaults to 2e-2 and --epochs counts the last stage of
+    /// chapter 10's gradual unfreezing (1 epoch head only, 1 with the last two groups, 1 with
+    /// three, then --epochs unfrozen); without it the classifier trains from scratch with
+    /// one-cycle (--lr default 1e-2).
     #[arg(long)]
-    pretrained: PathBuf,
+    lm: Option<PathBuf>,
+    /// --arch awd-lstm: fastai's drop_mult for the classifier's dropouts.
+    #[arg(long, default_value_t = 0.5)]
+    drop_mult: f64,
+    /// --arch awd-lstm without --lm: the encoder's sizes.
+    #[command(flatten)]
+    sizes: SizeArgs,
     /// Longest text in tokens, special tokens included; longer texts keep their first
     /// tokens (Hugging Face's `truncation=True`).
     #[arg(long, default_value_t = 128)]
@@ -181,6 +281,35 @@ struct ModelArgs {
     /// token, through the checkpoint's pooler when it has one).
     #[arg(long, value_enum, default_value = "mean")]
     pooling: Pooling,
+}
+
+/// An AWD-LSTM's sizes (from scratch; fastai's AWD_LSTM: 400, 1152, 3).
+#[derive(Args, Clone, Copy)]
+struct SizeArgs {
+    /// Embedding width (also the last LSTM layer's hidden size).
+    #[arg(long, default_value_t = 400)]
+    emb_sz: usize,
+    /// Hidden size of the other LSTM layers.
+    #[arg(long, default_value_t = 1152)]
+    n_hid: usize,
+    /// LSTM layers.
+    #[arg(long, default_value_t = 3)]
+    n_layers: usize,
+}
+
+impl SizeArgs {
+    fn sizes(self) -> ulmfit::commands::Sizes {
+        ulmfit::commands::Sizes { emb_sz: self.emb_sz, n_hid: self.n_hid, n_layers: self.n_layers }
+    }
+}
+
+/// The text model families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TextArch {
+    /// A pretrained Hugging Face transformer.
+    Transformer,
+    /// ULMFiT's AWD-LSTM classifier.
+    AwdLstm,
 }
 
 /// How to train.
@@ -240,11 +369,15 @@ impl DataArgs {
 
 /// The classifier's configuration and its encoder with the pretrained weights.
 fn pretrained_model(model: &ModelArgs, n_out: usize, device: &burn::tensor::Device) -> Result<(ClassifierConfig, TextClassifier, TextTokenizer)> {
-    let (hub, encoder) = load_hub(&model.pretrained, device)?;
-    if model.max_len < 2 || model.max_len > hub.max_tokens() {
-        return Err(Error::invalid("--max-len", format!("{}: {} reads 2 to {} tokens", model.max_len, model.pretrained.display(), hub.max_tokens())));
+    if model.arch != TextArch::Transformer {
+        return Err(Error::invalid("--arch", "awd-lstm: use `train --arch awd-lstm` (lr-find there with --lr find)"));
     }
-    let tokenizer = TextTokenizer::from_file(&model.pretrained.join("tokenizer.json"))?;
+    let pretrained = model.pretrained.as_ref().ok_or_else(|| Error::invalid("--pretrained", "give the Hugging Face model folder to fine-tune"))?;
+    let (hub, encoder) = load_hub(pretrained, device)?;
+    if model.max_len < 2 || model.max_len > hub.max_tokens() {
+        return Err(Error::invalid("--max-len", format!("{}: {} reads 2 to {} tokens", model.max_len, pretrained.display(), hub.max_tokens())));
+    }
+    let tokenizer = TextTokenizer::from_file(&pretrained.join("tokenizer.json"))?;
     let config = ClassifierConfig { encoder: hub, pooling: model.pooling, n_out, max_len: model.max_len };
     let classifier = config.init_with(encoder, device);
     Ok((config, classifier, tokenizer))
@@ -258,7 +391,16 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { data, model, fit, common } => train(&data, &model, &fit, &common),
+        Command::Train { data, model, fit, common } => {
+            if model.arch == TextArch::AwdLstm {
+                return train_awd_lstm(&data, &model, &common);
+            }
+            if model.lm.is_some() {
+                return Err(Error::invalid("--lm", "starts an --arch awd-lstm classifier; a transformer starts from --pretrained"));
+            }
+            train(&data, &model, &fit, &common)
+        }
+        Command::Lm { command } => run_lm(command),
         Command::LrFind { data, model, common } => {
             let device = common.device.device()?;
             device.seed(common.seed);
@@ -270,6 +412,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Predict { model, csv, text, out, device, texts } => {
             let device = device.device()?;
+            if kindling_core::export::read(&model)?.0.task == ulmfit::export::CLASSIFIER_TASK {
+                return predict_ulmfit(&model, csv.as_deref(), text.as_deref().unwrap_or("text"), out, &texts, &device);
+            }
             let p = TextPredictor::load(&model, &device)?;
             match csv {
                 Some(file) => predict_table(&p, &file, text.as_deref().unwrap_or("text"), out),
@@ -368,6 +513,95 @@ fn train(data: &DataArgs, model: &ModelArgs, fit: &FitArgs, common: &TrainArgs) 
     let pre = TextPreprocessing { tokenizer: tokenizer.to_json(), task: data.task(), thresh: fit.thresh as f32 };
     export_text(&path, learn.model(), &config, &pre, text.classes().to_vec(), Some(text.split_record(common.seed)))?;
     println!("model written to {}", path.display());
+    Ok(())
+}
+
+/// `lm train` and `lm generate`.
+fn run_lm(command: LmCommand) -> Result<()> {
+    match command {
+        LmCommand::Train { text_dir, csv, text, lm, seq_len, drop_mult, valid_pct, frozen_lr, min_freq, max_vocab, no_token_cache, sizes, common } => {
+            let corpus = match text_dir {
+                Some(d) => Corpus::Folder(d),
+                None => Corpus::Tables { files: csv, column: text },
+            };
+            let mut opts = LmTrainOptions::new(corpus);
+            opts.from = lm;
+            opts.sizes = sizes.sizes();
+            (opts.seq_len, opts.drop_mult, opts.valid_pct, opts.frozen_lr, opts.min_freq, opts.max_vocab) = (seq_len, drop_mult, valid_pct, frozen_lr, min_freq, max_vocab);
+            if no_token_cache {
+                opts.token_cache = None;
+            }
+            let summary = ulmfit::commands::lm_train(&opts, &common)?;
+            print_final(&summary);
+            Ok(())
+        }
+        LmCommand::Generate { model, prompt, n_words, temperature, count, seed, device } => {
+            let device = device.device()?;
+            let (lm, _, vocab) = ulmfit::export::load_language_model(&model, &device)?;
+            let lm = lm.valid();
+            let tok = ulmfit::tokenize::FastaiTokenizer::new();
+            for i in 0..count {
+                println!("{}", ulmfit::generate(&lm, &tok, &vocab, &prompt, n_words, temperature, seed.wrapping_add(i as u64))?);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_final(summary: &ulmfit::commands::TrainSummary) {
+    let shown: Vec<String> = summary.metrics.iter().map(|(k, v)| format!("{k} {}", v.map_or("-".into(), |v| format!("{v:.4}")))).collect();
+    println!("final: {} ({:.1} s in all; baseline accuracy {:.4})", shown.join(", "), summary.secs, summary.baseline_accuracy);
+}
+
+/// `train --arch awd-lstm`.
+fn train_awd_lstm(data: &DataArgs, model: &ModelArgs, common: &TrainArgs) -> Result<()> {
+    if data.task() != TextTask::Single {
+        return Err(Error::invalid("--arch awd-lstm", "trains single-label classifiers; --multi-label and --regression use a transformer"));
+    }
+    if model.pretrained.is_some() {
+        return Err(Error::invalid("--pretrained", "is a transformer's; an awd-lstm classifier starts from --lm"));
+    }
+    let text = data.load(common.seed)?;
+    let opts = ClassifierOptions { lm: model.lm.clone(), drop_mult: model.drop_mult, sizes: model.sizes.sizes(), ..ClassifierOptions::default() };
+    let summary = ulmfit::commands::train_classifier(&text, &opts, common)?;
+    print_final(&summary);
+    Ok(())
+}
+
+/// `predict` with a ULMFiT classifier.
+fn predict_ulmfit(model: &Path, csv: Option<&Path>, column: &str, out: Option<PathBuf>, texts: &[String], device: &burn::tensor::Device) -> Result<()> {
+    let m = ulmfit::export::load_classifier(model, device)?;
+    let texts: Vec<String> = match csv {
+        Some(f) => crate::data::read_text_column(f, column)?,
+        None if texts.is_empty() => return Err(Error::invalid("texts", "give texts to classify, or --csv FILE --text COLUMN")),
+        None => texts.to_vec(),
+    };
+    let probs = ulmfit::commands::classify(&m.model, &m.vocab, &texts, device)?;
+    let best = |p: &[f32]| (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0);
+    match csv {
+        Some(f) => {
+            let out = out.unwrap_or_else(|| {
+                let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("texts");
+                f.with_file_name(format!("{stem}.predictions.csv"))
+            });
+            if out.exists() {
+                return Err(Error::invalid("--out", format!("{} exists: choose another file (kindling never replaces one)", out.display())));
+            }
+            let mut csv_out = format!("row,prediction,{}\n", m.classes.iter().map(|c| csv_field(&format!("p_{c}"))).collect::<Vec<_>>().join(","));
+            for (i, p) in probs.iter().enumerate() {
+                let fields: Vec<String> = p.iter().map(|v| format!("{v:.6}")).collect();
+                csv_out.push_str(&format!("{},{},{}\n", i + 1, csv_field(&m.classes[best(p)]), fields.join(",")));
+            }
+            kindling_core::io::write_atomic(&out, csv_out.as_bytes())?;
+            println!("{} texts classified; predictions written to {}", probs.len(), out.display());
+        }
+        None => {
+            for (t, p) in texts.iter().zip(&probs) {
+                let b = best(p);
+                println!("{} ({:.3})  {}", m.classes[b], p[b], preview(t, 70));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -12,6 +12,8 @@
 //! - [`classifier`]: encoder + pooling + linear head, and [`learner`]: it on core's Learner;
 //! - [`predict`]: export (the tokenizer and config travel in the model file), the header check,
 //!   and prediction; [`embed`]: sentence embeddings and nearest lines;
+//! - [`ulmfit`]: fastai's own pipeline (chapter 10): its tokenizer, an AWD-LSTM language model,
+//!   transfer to a new corpus, and a classifier with gradual unfreezing;
 //! - [`cli`]: the `kindling-nlp` command.
 
 pub mod classifier;
@@ -22,3 +24,4 @@ pub mod learner;
 pub mod model;
 pub mod predict;
 pub mod tokenizer;
+pub mod ulmfit;

@@ -89,7 +89,8 @@ async function apply() {
     const body = await getJson("/api/apply", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ decisions }) });
     state.decisions.clear();
     updatePending();
-    setStatus(`Applied: ${body.moved} file(s) moved. Log: ${body.log}`, false);
+    const done = body.csv ? `${body.changed} row(s) changed in a new CSV: ${body.csv}` : `${body.moved} file(s) moved`;
+    setStatus(`Applied: ${done}. Log: ${body.log}`, false);
     state.page = 0;
     await loadPage();
   } catch (e) {
@@ -102,7 +103,10 @@ async function apply() {
 async function init() {
   const info = await getJson("/api/classes");
   state.classes = info.classes;
-  $("meta").textContent = `${info.images} · ranked by ${info.model || "?"}`;
+  $("meta").textContent = `${info.labels_csv || info.images} · ranked by ${info.model || "?"}`;
+  if (info.labels_csv) {
+    $("hint").textContent = "Highest loss first. Mark each image keep, delete (its row left out), or move to another class (its row relabelled); Apply writes a new CSV beside the old one. No image is moved.";
+  }
   for (const c of info.classes) $("class").appendChild(option(c, c));
   for (const s of info.splits) $("split").appendChild(option(s, s));
   for (const id of ["class", "split", "per-page"]) $(id).addEventListener("change", () => { state.page = 0; loadPage(); });

@@ -24,15 +24,31 @@ pub struct Cli {
 enum Command {
     /// Serve the cleaner page for an image folder ranked by a model (--model), or undo (--undo)
     /// or replay (--apply) an edit log without the page.
+    ///
+    /// Images labelled by class folders are moved by Apply (a relabelled one into its new class
+    /// folder, a deleted one into DIR/.kindling/trash/). Images labelled by a CSV (--labels-csv)
+    /// are not moved, and the CSV is not changed: Apply writes a new CSV beside it.
     Clean {
         /// The image classifier that ranks the images (a kindling-vision model file).
         #[arg(long, required_unless_present_any = ["undo", "apply"])]
         model: Option<PathBuf>,
-        /// The image folder, labelled by class folders (default with --undo and --apply: the
-        /// folder holding the log's .kindling folder).
-        #[arg(long, required_unless_present_any = ["undo", "apply"])]
+        /// The image folder, labelled by class folders; with --labels-csv, the folder the CSV's
+        /// files are relative to (default: the CSV's folder). The edit logs go into its
+        /// .kindling folder. Default with --undo and --apply: the folder holding the log's
+        /// .kindling folder.
+        #[arg(long, required_unless_present_any = ["undo", "apply", "labels_csv"])]
         images: Option<PathBuf>,
-        /// Put back every file an applied log moved.
+        /// A CSV labelling the images, as `kindling-vision --labels-csv` reads it: a header,
+        /// then the file (relative to --images) and its label in the first two columns. The
+        /// page works the same, but no image is moved and this CSV is never changed: Apply
+        /// writes a new CSV beside it, NAME.cleaned-YYYYmmdd-HHMMSS.csv, where relabelled rows
+        /// have their new label and deleted rows are left out (other rows and columns as they
+        /// were); --undo moves that new CSV into .kindling/trash/. With --apply: the CSV to
+        /// replay a CSV log's decisions on (default: the one it was made on).
+        #[arg(long, visible_alias = "csv", conflicts_with = "undo")]
+        labels_csv: Option<PathBuf>,
+        /// Put back every file an applied log moved (a labels-CSV log: move the new CSV it
+        /// wrote into .kindling/trash/; nothing is unlinked).
         #[arg(long, conflicts_with_all = ["apply", "model"])]
         undo: Option<PathBuf>,
         /// Carry out a log's decisions again on the folder as it is now (for scripts).
@@ -107,32 +123,50 @@ fn clean_error(e: CleanError) -> Error {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Clean { model, images, undo, apply, net, device } => {
+        Command::Clean { model, images, labels_csv, undo, apply, net, device } => {
             if let Some(log) = undo {
                 let images = match images { Some(i) => i, None => images_of_log(&log)? };
                 let undone = crate::clean::undo(&images, &log).map_err(clean_error)?;
-                let n = undone.edits.iter().filter(|e| e.to.is_some()).count();
-                println!("{n} file(s) put back; {} marked undone", log.display());
+                match undone.csv.as_ref().and_then(|c| c.trashed.as_ref().map(|t| (c, t))) {
+                    Some((c, t)) => println!("{} moved to {}; {} marked undone", c.written.display(), images.join(t).display(), log.display()),
+                    None => {
+                        let n = undone.edits.iter().filter(|e| e.to.is_some()).count();
+                        println!("{n} file(s) put back; {} marked undone", log.display());
+                    }
+                }
                 return Ok(());
             }
             if let Some(log) = apply {
                 let images = match images { Some(i) => i, None => images_of_log(&log)? };
-                let applied = crate::clean::replay(&images, &log).map_err(clean_error)?;
-                println!("{} file(s) moved; log written to {}", applied.moved(), applied.log_path.display());
+                let applied = crate::clean::replay_onto(&images, &log, labels_csv.as_deref()).map_err(clean_error)?;
+                match applied.new_csv() {
+                    Some(csv) => println!("{} row(s) changed, written to {}; log written to {}", applied.changed(), csv.display(), applied.log_path.display()),
+                    None => println!("{} file(s) moved; log written to {}", applied.moved(), applied.log_path.display()),
+                }
                 return Ok(());
             }
-            let (model, images) = match (model, images) {
-                (Some(m), Some(i)) => (m, i),
-                _ => return Err(Error::invalid("clean", "give --model and --images, or --undo LOG, or --apply LOG")),
+            let Some(model) = model else {
+                return Err(Error::invalid("clean", "give --model and --images (or --labels-csv), or --undo LOG, or --apply LOG"));
+            };
+            // A labels CSV is read and checked before the model loads: its faults come first.
+            let table = labels_csv.as_deref().map(crate::clean::LabelsCsv::read).transpose()?;
+            let images = match (images, &labels_csv) {
+                (Some(i), _) => i,
+                (None, Some(csv)) => csv.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf(),
+                (None, None) => return Err(Error::invalid("clean", "give --images DIR or --labels-csv FILE")),
             };
             if !images.is_dir() {
                 return Err(Error::invalid("--images", format!("{} is not a folder", images.display())));
             }
             let device = device.device()?;
             let predictor = kindling_vision::predict::VisionPredictor::load(&model, &device)?;
-            let ranking = crate::rank::Ranking::of_folder(&predictor, &images, &device)?;
-            println!("{} images of {} classes ranked by {}", ranking.items.len(), ranking.classes.len(), model.display());
-            let state = crate::cleaner::CleanState { images, model: ModelStamp::of(&model)?, ranking };
+            let ranking = match &table {
+                Some(t) => crate::rank::Ranking::of_csv(&predictor, &images, t, &device)?,
+                None => crate::rank::Ranking::of_folder(&predictor, &images, &device)?,
+            };
+            let labelled = labels_csv.as_ref().map(|c| format!(" labelled by {}", c.display())).unwrap_or_default();
+            println!("{} images of {} classes{labelled} ranked by {}", ranking.items.len(), ranking.classes.len(), model.display());
+            let state = crate::cleaner::CleanState { images, model: ModelStamp::of(&model)?, ranking, csv: labels_csv };
             let rt = crate::http::run::runtime()?;
             rt.block_on(async {
                 let listener = crate::http::run::bind(&net.host, net.port).await?;

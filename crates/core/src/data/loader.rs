@@ -430,6 +430,23 @@ pub struct BatchIter<B> {
     yielded: usize,
 }
 
+/// Batches from any iterator, for a task whose loader is not a [`DataLoader`].
+struct FromIter<It>(It);
+
+impl<B, It: Iterator<Item = Result<B>> + Send> BatchSource<B> for FromIter<It> {
+    fn next_batch(&mut self) -> Option<Result<B>> {
+        self.0.next()
+    }
+}
+
+impl<B: Send + 'static> BatchIter<B> {
+    /// The batches `iter` yields, as one epoch: how a task with its own loader (a language
+    /// model's contiguous streams) implements [`Loader`](crate::learner::Loader).
+    pub fn from_iter(iter: impl Iterator<Item = Result<B>> + Send + 'static, epoch: usize) -> Self {
+        BatchIter { source: Box::new(FromIter(iter)), batch_tfms: Vec::new(), seed: 0, split: SplitKind::Train, epoch, yielded: 0 }
+    }
+}
+
 impl<B> Iterator for BatchIter<B> {
     type Item = Result<B>;
 

@@ -581,12 +581,16 @@ impl<M: TaskModel<B>, B: Batch> Learner<M, B> {
     fn train_batch(&mut self, cbs: &mut [(bool, Box<dyn Callback<M>>)], state: &mut FitState, batch: &B) -> Result<()> {
         self.emit(cbs, Event::BeforeBatch, state)?;
         if state.cancel.is_none() {
-            let preds = self.model.forward_batch(batch);
+            let (preds, penalty) = self.model.forward_train(batch);
             self.emit(cbs, Event::AfterPred, state)?;
             let target = batch.target();
             state.batch_size = target.len();
             let loss = self.loss.mean(preds, &target);
             let value = loss.clone().into_scalar::<f32>();
+            let loss = match penalty {
+                Some(p) => loss + p,
+                None => loss,
+            };
             if !value.is_finite() {
                 return Err(Error::NonFiniteLoss { value, epoch: state.epoch, batch: state.iter });
             }

@@ -54,4 +54,11 @@ pub trait TaskModel<B>: Module + 'static {
     /// Predictions for the batch, `[batch, n_out]`: logits for classification, values for
     /// regression.
     fn forward_batch(&self, batch: &B) -> Tensor<2>;
+
+    /// In training: the predictions, and a penalty added to the loss that is backpropagated
+    /// but not reported (fastai's `RNNRegularizer` adds its activation penalties to
+    /// `loss_grad` this way). By default, [`forward_batch`](Self::forward_batch) and no penalty.
+    fn forward_train(&self, batch: &B) -> (Tensor<2>, Option<Tensor<1>>) {
+        (self.forward_batch(batch), None)
+    }
 }

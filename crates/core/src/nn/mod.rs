@@ -1,6 +1,6 @@
 //! fastai's reusable layers and rules, shared by the task crates: embedding sizes, the
 //! Linear–BatchNorm–Dropout block, the sigmoid squashing of a regression output into a range,
-//! and faster CPU kernels (convolution, BatchNorm, GELU, softmax).
+//! and faster CPU kernels (convolution, BatchNorm, GELU, softmax, LSTM).
 
 #[macro_use]
 mod simd;
@@ -10,6 +10,8 @@ mod flex;
 pub mod gelu;
 mod emb;
 mod lin_bn_drop;
+pub mod lstm;
+mod matmul;
 mod math;
 mod sigmoid_range;
 pub mod softmax;
@@ -19,6 +21,7 @@ pub use conv2d::conv2d;
 pub use gelu::gelu;
 pub use emb::{emb_sz_rule, embedding, trunc_normal};
 pub use lin_bn_drop::{LinBnDrop, LinBnDropConfig};
+pub use lstm::{LstmOutput, lstm};
 pub use sigmoid_range::{SigmoidRange, sigmoid_range};
 pub use softmax::softmax_last;
 

@@ -90,8 +90,27 @@ pub struct EditLog {
     pub replay_of: Option<PathBuf>,
     /// Where the log stands.
     pub status: LogStatus,
+    /// For the labels-CSV layout, the CSV edited and the new one written (`None`: the images
+    /// are labelled by class folders, and the edits move files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<CsvEdit>,
     /// The decisions, in the order they are carried out.
     pub edits: Vec<Edit>,
+}
+
+/// What a log of the labels-CSV layout did: no image moves; the decisions are written as a new
+/// CSV beside the one they were made on, which is never changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CsvEdit {
+    /// The labels CSV the decisions were made on (an absolute path).
+    pub source: PathBuf,
+    /// The new CSV, beside it (an absolute path): relabelled rows with their new labels,
+    /// deleted rows left out.
+    pub written: PathBuf,
+    /// Where `clean --undo` moved the new CSV, relative to the image folder (inside
+    /// `.kindling/trash/`), once undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trashed: Option<String>,
 }
 
 /// The model a log's decisions were made with: its path and its SHA-256.
@@ -122,6 +141,7 @@ impl EditLog {
             model_sha256: model.sha256.clone(),
             replay_of: None,
             status: LogStatus::Applying,
+            csv: None,
             edits,
         }
     }
@@ -133,10 +153,16 @@ impl EditLog {
         if log.format != LOG_FORMAT || log.version != LOG_VERSION {
             return Err(Error::bad_file(path, format!("format '{}' version {} is not {LOG_FORMAT} version {LOG_VERSION}", log.format, log.version)));
         }
+        // A labels CSV may name its files as it likes (they are never moved); a folder log's
+        // files, and every destination, must stay below the image folder.
+        let folder = log.csv.is_none();
         for e in &log.edits {
-            for p in std::iter::once(&e.file).chain(&e.to) {
+            for p in std::iter::once(&e.file).filter(|_| folder).chain(&e.to) {
                 crate::clean::paths::relative(p).map_err(|why| Error::bad_file(path, format!("edit of '{}': {why}", e.file)))?;
             }
+        }
+        if let Some(t) = log.csv.as_ref().and_then(|c| c.trashed.as_ref()) {
+            crate::clean::paths::relative(t).map_err(|why| Error::bad_file(path, format!("csv.trashed: {why}")))?;
         }
         Ok(log)
     }

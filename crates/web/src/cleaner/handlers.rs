@@ -42,7 +42,8 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /api/classes`: the model's classes, the splits present, the folder and the model.
+/// `GET /api/classes`: the model's classes, the splits present, the folder, the model, and the
+/// labels CSV the next Apply edits (`null` for class folders).
 pub async fn classes(State(s): Shared) -> Json<Value> {
     let s = lock(&s);
     Json(json!({
@@ -51,6 +52,7 @@ pub async fn classes(State(s): Shared) -> Json<Value> {
         "images": s.images.display().to_string(),
         "model": s.model.path.as_ref().map(|p| p.display().to_string()),
         "model_sha256": s.model.sha256,
+        "labels_csv": s.csv.as_ref().map(|p| p.display().to_string()),
     }))
 }
 
@@ -122,8 +124,10 @@ struct ApplyBody {
 }
 
 /// `POST /api/apply` with `{"decisions": [{"file", "action", "new_label"}]}`: writes the edit
-/// log and carries it out. The label and loss of each file come from the ranking; a file not
-/// in it, or a new label that is not a class, is refused before anything moves.
+/// log and carries it out (for a labels CSV: writes the new CSV, which the next Apply starts
+/// from). The label and loss of each file come from the ranking; a file not in it, or a new
+/// label that is not a class, is refused before anything moves. The answer: `log`, `moved`
+/// (files), `changed` (decisions other than keep), `csv` (the new CSV, or `null`), `edits`.
 pub async fn apply(State(s): Shared, body: Body) -> Result<Json<Value>, ApiError> {
     let body: ApplyBody = parse_json(&read_body(body, MAX_APPLY_BYTES).await?)?;
     let s = s.clone();
@@ -149,11 +153,25 @@ fn apply_now(s: &mut CleanState, body: ApplyBody) -> Result<Json<Value>, ApiErro
     if edits.is_empty() {
         return Err(ApiError::bad_request("no decisions to apply"));
     }
-    match crate::clean::apply(&s.images, &s.model, edits) {
+    let result = match &s.csv {
+        Some(csv) => crate::clean::apply_csv(&s.images, csv, &s.model, edits),
+        None => crate::clean::apply(&s.images, &s.model, edits),
+    };
+    match result {
         Ok(applied) => {
-            let moved: Vec<String> = applied.log.edits.iter().filter(|e| e.to.is_some()).map(|e| e.file.clone()).collect();
-            s.ranking.remove(&moved);
-            Ok(Json(json!({ "log": applied.log_path.display().to_string(), "moved": moved.len(), "edits": applied.log.edits })))
+            let changed: Vec<String> = applied.log.edits.iter().filter(|e| e.action != Action::Keep).map(|e| e.file.clone()).collect();
+            s.ranking.remove(&changed);
+            let new_csv = applied.new_csv().map(std::path::Path::to_path_buf);
+            if new_csv.is_some() {
+                s.csv.clone_from(&new_csv);
+            }
+            Ok(Json(json!({
+                "log": applied.log_path.display().to_string(),
+                "moved": applied.moved(),
+                "changed": changed.len(),
+                "csv": new_csv.map(|p| p.display().to_string()),
+                "edits": applied.log.edits,
+            })))
         }
         Err(e @ CleanError::Refused { .. }) => Err(ApiError::conflict(e.to_string())),
         Err(e @ CleanError::Failed { .. }) => Err(ApiError::conflict(e.to_string())),

@@ -1,5 +1,6 @@
 //! The cleaner page's server: the ranking of a folder by a model, served page by page, and the
-//! decisions sent back applied through [`crate::clean`].
+//! decisions sent back applied through [`crate::clean`]: files moved between class folders, or,
+//! for images labelled by a CSV, a new CSV written beside it.
 
 mod handlers;
 
@@ -18,8 +19,11 @@ pub struct CleanState {
     pub images: PathBuf,
     /// The model that ranked it.
     pub model: ModelStamp,
-    /// The ranking, less the files moved since.
+    /// The ranking, less the files changed since.
     pub ranking: Ranking,
+    /// For images labelled by a CSV, the CSV the next Apply starts from: the one given, then
+    /// the one each Apply wrote (`None`: the images are labelled by their class folders).
+    pub csv: Option<PathBuf>,
 }
 
 /// The cleaner's routes over `state`.

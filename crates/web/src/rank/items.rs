@@ -12,12 +12,12 @@ use crate::clean::paths::slash;
 /// The split of an image outside `train/` and `valid/` folders.
 pub const ALL: &str = "all";
 
-/// One image of the folder.
+/// One image of the folder (or of a labels CSV, see [`crate::clean::LabelsCsv::items`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FolderItem {
-    /// Its path below the folder, `/`-separated.
+    /// Its path below the folder, `/`-separated (for a labels CSV: as the CSV names it).
     pub file: String,
-    /// Its parent folder's name.
+    /// Its parent folder's name (for a labels CSV: its label there).
     pub label: String,
     /// `train` or `valid` when its grandparent folder is so named, else [`ALL`].
     pub split: String,

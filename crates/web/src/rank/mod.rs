@@ -18,6 +18,8 @@ use kindling_vision::data::sources::Source;
 use kindling_vision::predict::VisionPredictor;
 use serde::Serialize;
 
+use crate::clean::LabelsCsv;
+
 /// Images decoded and scored per forward pass.
 const CHUNK: usize = 32;
 
@@ -57,6 +59,23 @@ impl Ranking {
         if items.is_empty() {
             return Err(Error::Data(format!("{}: no images in class folders", dir.display())));
         }
+        Self::of_items(p, dir, items, device)
+    }
+
+    /// Scores the images of a labels CSV ([`LabelsCsv`]), whose files are relative to `root`.
+    /// A file that is missing, or a label that is not one of the model's classes, is an error
+    /// naming the CSV's line.
+    pub fn of_csv(p: &VisionPredictor, root: &Path, csv: &LabelsCsv, device: &Device) -> Result<Self> {
+        csv.check_classes(&p.classes)?;
+        Self::of_items(p, root, csv.items(root)?, device)
+    }
+
+    /// Scores `items`, whose files are relative to `dir`, with `p`. An image whose label is not
+    /// one of the model's classes, or that does not decode, is an error naming it.
+    pub fn of_items(p: &VisionPredictor, dir: &Path, items: Vec<FolderItem>, device: &Device) -> Result<Self> {
+        if items.is_empty() {
+            return Err(Error::Data(format!("{}: no images to rank", dir.display())));
+        }
         let mut targets = Vec::with_capacity(items.len());
         for i in &items {
             let t = p.classes.iter().position(|c| *c == i.label).ok_or_else(|| {
@@ -87,7 +106,8 @@ impl Ranking {
         self.items.iter().filter(move |r| class.is_none_or(|c| r.label == c) && split.is_none_or(|s| r.split == s))
     }
 
-    /// Forgets the images in `files` (moved by an applied log: their paths are gone).
+    /// Forgets the images in `files` (changed by an applied log: moved, or their rows of a labels
+    /// CSV relabelled or left out).
     pub fn remove(&mut self, files: &[String]) {
         self.items.retain(|r| !files.contains(&r.file));
     }
