@@ -81,7 +81,7 @@ fn a_language_model_on_austen_beats_the_unigram_baseline_and_continues_a_prompt(
 }
 
 /// Chapter 10's chain on the committed review sample: the Austen model fine-tuned on the
-/// reviews (vocabularies matched), a classifier on its encoder with gradual unfreezing that
+/// reviews (vocabularies matched), a classifier on its saved encoder with gradual unfreezing that
 /// beats the majority class, and the exported classifier reproducing the validation accuracy.
 #[test]
 fn transfer_to_reviews_then_a_classifier_that_beats_the_majority_class() {
@@ -97,7 +97,7 @@ fn transfer_to_reviews_then_a_classifier_that_beats_the_majority_class() {
     let clf = dir.join("clf");
     let out = ok(cli()
         .args(["train", "--arch", "awd-lstm", "--lm"])
-        .arg(ft.join("model.safetensors"))
+        .arg(ft.join("encoder.safetensors"))
         .arg("--csv")
         .arg(sample())
         .args(["--text", "review", "--label", "score", "--valid-col", "is_valid", "--epochs", "2", "--bs", "32", "--out"])
@@ -132,6 +132,12 @@ fn transfer_to_reviews_then_a_classifier_that_beats_the_majority_class() {
     assert!((correct as f64 / labels.len() as f64 - acc).abs() < 1e-9, "predict gives {correct}/200, training reported {acc}");
     let one = ok(cli().args(["predict", "--model"]).arg(clf.join("model.safetensors")).arg("Great taste, I buy it every week."));
     assert!(one.starts_with("great (") || one.starts_with("other ("), "{one}");
+
+    // interpret rebuilds the recorded split and agrees with training.
+    let interp = dir.join("interp");
+    let report = ok(cli().args(["interpret", "--model"]).arg(clf.join("model.safetensors")).arg("--csv").arg(sample()).args(["--text", "review", "--label", "score", "--valid-col", "is_valid", "-k", "3", "--out"]).arg(&interp));
+    assert!((number_after(&report, "accuracy") - acc).abs() < 1e-4, "{report}");
+    assert!(interp.join("confusion_matrix.png").is_file() && report.contains("the 3 most confident mistakes"), "{report}");
 }
 
 /// What a user can get wrong: an empty corpus, a model file of the wrong kind, and a

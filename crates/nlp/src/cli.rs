@@ -141,7 +141,8 @@ enum LmCommand {
     /// Train an AWD-LSTM language model on a corpus (from scratch: fit_one_cycle(--epochs,
     /// --lr)), or with --lm fine-tune one on it as chapter 10 does (vocabularies matched, one
     /// frozen epoch at --frozen-lr, then --epochs unfrozen at --lr); writes model.safetensors
-    /// (the model and its vocabulary), metrics.json (accuracy, perplexity) and history.png.
+    /// (the model and its vocabulary), encoder.safetensors (the encoder alone, fastai's
+    /// save_encoder), metrics.json (accuracy, perplexity) and history.png.
     Train {
         /// A folder of .txt files: each paragraph (text between blank lines) a document.
         #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
@@ -260,8 +261,8 @@ struct ModelArgs {
     /// MiniLM, DistilBERT or RoBERTa).
     #[arg(long, required_if_eq("arch", "transformer"))]
     pretrained: Option<PathBuf>,
-    /// --arch awd-lstm: the language model (from `lm train`) whose encoder and vocabulary the
-    /// classifier starts from. --lr then defaults to 2e-2 and --epochs counts the last stage of
+    /// --arch awd-lstm: the language model (model.safetensors or encoder.safetensors from `lm
+    /// train`) whose encoder and vocabulary the classifier starts from. --lr then defaults to 2e-2 and --epochs counts the last stage of
     /// chapter 10's gradual unfreezing (1 epoch head only, 1 with the last two groups, 1 with
     /// three, then --epochs unfrozen); without it the classifier trains from scratch with
     /// one-cycle (--lr default 1e-2).
@@ -668,25 +669,69 @@ fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
+/// A text classifier of either family, for `interpret`: its classes, split, and the
+/// probabilities it gives a list of texts.
+enum AnyClassifier {
+    Transformer(Box<TextPredictor>),
+    Ulmfit(Box<ulmfit::export::LoadedClassifier>, burn::tensor::Device),
+}
+
+impl AnyClassifier {
+    fn load(model: &Path, device: &burn::tensor::Device) -> Result<Self> {
+        if kindling_core::export::read(model)?.0.task == ulmfit::export::CLASSIFIER_TASK {
+            return Ok(Self::Ulmfit(Box::new(ulmfit::export::load_classifier(model, device)?), device.clone()));
+        }
+        let p = TextPredictor::load(model, device)?;
+        if p.pre.task != TextTask::Single {
+            return Err(Error::invalid("--model", "interpret reads single-label classifiers; this model is multi-label or regression"));
+        }
+        Ok(Self::Transformer(Box::new(p)))
+    }
+
+    fn classes(&self) -> &[String] {
+        match self {
+            Self::Transformer(p) => &p.classes,
+            Self::Ulmfit(m, _) => &m.classes,
+        }
+    }
+
+    fn split(&self) -> Option<kindling_core::export::SplitRecord> {
+        match self {
+            Self::Transformer(p) => p.split.clone(),
+            Self::Ulmfit(m, _) => m.split.clone(),
+        }
+    }
+
+    /// Probabilities, row-major `[texts, classes]`.
+    fn probs(&self, texts: &[&str]) -> Result<Vec<f32>> {
+        match self {
+            Self::Transformer(p) => {
+                let ids = p.tokenizer().encode_batch(texts, p.config.max_len)?;
+                Ok(p.raw_outputs(&ids, 64)?.iter().flat_map(|r| p.activate(r).0).collect())
+            }
+            Self::Ulmfit(m, device) => {
+                let owned: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+                Ok(ulmfit::commands::classify(&m.model, &m.vocab, &owned, device)?.concat())
+            }
+        }
+    }
+}
+
 fn interpret(model: &Path, data: &DataArgs, k: usize, out: &Path, device: &DeviceChoice) -> Result<()> {
     let device = device.device()?;
-    let p = TextPredictor::load(model, &device)?;
-    if p.pre.task != TextTask::Single {
-        return Err(Error::invalid("--model", "interpret reads single-label classifiers; this model is multi-label or regression"));
-    }
-    let record = p.split.clone().ok_or_else(|| Error::bad_file(model, "records no split: the validation set cannot be rebuilt"))?;
+    let p = AnyClassifier::load(model, &device)?;
+    let classes = p.classes().to_vec();
+    let record = p.split().ok_or_else(|| Error::bad_file(model, "records no split: the validation set cannot be rebuilt"))?;
     let text = data.load(record.seed)?;
-    if text.classes() != p.classes.as_slice() {
-        return Err(Error::invalid("data", format!("the labels are {:?}, but {} was trained on {:?}", text.classes(), model.display(), p.classes)));
+    if text.classes() != classes.as_slice() {
+        return Err(Error::invalid("data", format!("the labels are {:?}, but {} was trained on {:?}", text.classes(), model.display(), classes)));
     }
     record.check_same(&text.split_record(record.seed)).map_err(|e| Error::invalid("data", format!("not the data {} was trained on: {e}", model.display())))?;
     let valid = &text.splits.valid;
     let texts: Vec<&str> = valid.iter().map(|&i| text.texts[i].as_str()).collect();
-    let ids = p.tokenizer().encode_batch(&texts, p.config.max_len)?;
-    let raw = p.raw_outputs(&ids, 64)?;
-    let probs: Vec<f32> = raw.iter().flat_map(|r| p.activate(r).0).collect();
+    let probs = p.probs(&texts)?;
     let targets: Vec<usize> = valid.iter().map(|&i| text.class_of(i)).collect();
-    let interp = ClassificationInterpretation::new(p.classes.clone(), probs, targets)?;
+    let interp = ClassificationInterpretation::new(classes.clone(), probs, targets)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     interp.plot_confusion_matrix(&out.join("confusion_matrix.png"))?;
     let mut report = format!("accuracy {:.4} on {} validation texts\n\n{}\n", interp.accuracy(), interp.len(), interp.confusion_text());
@@ -695,8 +740,8 @@ fn interpret(model: &Path, data: &DataArgs, k: usize, out: &Path, device: &Devic
         report.push_str(&format!(
             "loss {:.3}  actual {}  predicted {} ({:.3})  {}\n",
             tl.loss,
-            p.classes[tl.actual],
-            p.classes[tl.predicted],
+            classes[tl.actual],
+            classes[tl.predicted],
             tl.prob,
             preview(texts[tl.index], 160)
         ));

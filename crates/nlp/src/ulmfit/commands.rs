@@ -14,7 +14,7 @@ use kindling_core::{Error, Result, seed};
 
 use super::awd_lstm::AwdLstmConfig;
 use super::classifier::AwdClassifierConfig;
-use super::export::{export_classifier, export_language_model, load_language_model};
+use super::export::{export_classifier, export_encoder, export_language_model, load_encoder, load_language_model};
 use super::learner::{classifier_learner, fit_one_cycle, gradual_unfreezing, lm_learner};
 use super::lm_data::LmLoader;
 use super::tokenize::{FastaiTokenizer, tokenize_cached};
@@ -209,7 +209,8 @@ pub fn tokenize_texts(texts: &[String], cache: Option<&Path>) -> Result<Vec<Vec<
 
 /// `lm train`: a language model from scratch (`fit_one_cycle(epochs, lr)`), or one fine-tuned
 /// from `opts.from` as chapter 10 does (the vocabulary matched, one frozen epoch at
-/// `frozen_lr`, then `epochs` unfrozen at `lr`), written to `common.out/model.safetensors`.
+/// `frozen_lr`, then `epochs` unfrozen at `lr`), written to `common.out/model.safetensors`, and
+/// its encoder alone to `common.out/encoder.safetensors` (fastai's `save_encoder`).
 pub fn lm_train(opts: &LmTrainOptions, common: &TrainArgs) -> Result<TrainSummary> {
     if !(opts.valid_pct > 0.0 && opts.valid_pct < 1.0) {
         return Err(Error::invalid("--valid-pct", format!("{} is not between 0 and 1", opts.valid_pct)));
@@ -284,6 +285,7 @@ pub fn lm_train(opts: &LmTrainOptions, common: &TrainArgs) -> Result<TrainSummar
     let eval = learn.validate()?;
     let path = common.out.join("model.safetensors");
     export_language_model(&path, learn.model(), &config, &vocab)?;
+    export_encoder(&common.out.join("encoder.safetensors"), &learn.model().encoder, &config, &vocab)?;
     let tokens_per_s = ((train_tokens + valid_tokens) * epochs) as f64 / fit_secs;
     println!("language model written to {} ({tokens_per_s:.0} tokens/s in training)", path.display());
     Ok(TrainSummary { model: path, metrics: eval.metrics, secs: start.elapsed().as_secs_f64(), tokens_per_s, baseline_accuracy })
@@ -303,7 +305,7 @@ fn set_dropouts(lm: &mut super::LanguageModel, config: &AwdLstmConfig) {
 /// The settings of `train --arch awd-lstm` besides the data and common training flags.
 #[derive(Clone, Debug)]
 pub struct ClassifierOptions {
-    /// Start from this language model's encoder and vocabulary, with chapter 10's gradual
+    /// Start from this language model's (or encoder file's) encoder and vocabulary, with chapter 10's gradual
     /// unfreezing; without it, a classifier from scratch trained with one-cycle.
     pub lm: Option<PathBuf>,
     /// fastai's `drop_mult` (the book: 0.5).
@@ -338,8 +340,8 @@ pub fn train_classifier(text: &TextData, opts: &ClassifierOptions, common: &Trai
     let toks = tokenize_texts(&text.texts, opts.token_cache.as_deref())?;
     let (vocab, encoder, enc_config) = match &opts.lm {
         Some(path) => {
-            let (lm, config, vocab) = load_language_model(path, &device)?;
-            (vocab, Some(lm.encoder), Some(config))
+            let (encoder, config, vocab) = load_encoder(path, &device)?;
+            (vocab, Some(encoder), Some(config))
         }
         None => {
             let train_toks: Vec<Vec<String>> = text.splits.train.iter().map(|&i| toks[i].clone()).collect();

@@ -1,7 +1,8 @@
 //! ULMFiT's model files, written and read through core's checked model files: a language model
-//! (task `language_model`: the AWD-LSTM, its tied decoder's bias, the vocabulary) and a
-//! classifier (task `text_ulmfit`: the encoder, the head, the vocabulary and the classes). The
-//! header is checked against the tensors before a model is built from it.
+//! (task `language_model`: the AWD-LSTM, its tied decoder's bias, the vocabulary), its encoder
+//! alone (task `awd_lstm_encoder`, fastai's `save_encoder`) and a classifier (task
+//! `text_ulmfit`: the encoder, the head, the vocabulary and the classes). The header is checked
+//! against the tensors before a model is built from it.
 
 use std::path::Path;
 
@@ -11,13 +12,15 @@ use kindling_core::export::{self, Fault, HeaderCheck, SplitRecord, TensorShapes}
 use kindling_core::Result;
 use serde::{Deserialize, Serialize};
 
-use super::awd_lstm::AwdLstmConfig;
+use super::awd_lstm::{AwdLstm, AwdLstmConfig};
 use super::classifier::{AwdClassifier, AwdClassifierConfig};
 use super::language_model::LanguageModel;
 use super::vocab::Vocab;
 
 /// The task name of a language model file.
 pub const LM_TASK: &str = "language_model";
+/// The task name of an encoder file (fastai's `save_encoder`).
+pub const ENCODER_TASK: &str = "awd_lstm_encoder";
 /// The task name of a ULMFiT classifier file.
 pub const CLASSIFIER_TASK: &str = "text_ulmfit";
 /// The tokenizer the vocabulary was built with.
@@ -72,6 +75,10 @@ fn check_encoder(a: &AwdLstmConfig, field: &str, vocab: &Vocab, t: &TensorShapes
 
 impl HeaderCheck<AwdLstmConfig> for UlmfitPreprocessing {
     fn check(&self, arch: &AwdLstmConfig, _: &[String], t: &TensorShapes) -> std::result::Result<(), Fault> {
+        if t.dims("decoder_bias").is_err() {
+            // An encoder file: the AWD-LSTM's own tensors at the top level.
+            return check_encoder(arch, "arch", &self.vocab, t, "");
+        }
         check_encoder(arch, "arch", &self.vocab, t, "encoder.")?;
         t.expect("decoder_bias", &[arch.vocab_size], "arch.vocab_size")
     }
@@ -107,6 +114,25 @@ pub fn load_language_model(path: &Path, device: &Device) -> Result<(LanguageMode
     let f = export::open::<AwdLstmConfig, UlmfitPreprocessing>(path, LM_TASK, "a language model")?;
     let lm = export::load(path, f.arch.init_language_model(device), f.bytes)?;
     Ok((lm, f.arch, f.preprocessing.vocab))
+}
+
+/// Writes a language model's encoder alone with its vocabulary (fastai's `save_encoder`): what a
+/// classifier starts from.
+pub fn export_encoder(path: &Path, encoder: &AwdLstm, config: &AwdLstmConfig, vocab: &Vocab) -> Result<()> {
+    export::export_task(path, encoder, ENCODER_TASK, config, &UlmfitPreprocessing::new(vocab.clone()), Vec::new(), None)
+}
+
+/// The encoder, configuration and vocabulary of a language model file or an encoder file,
+/// whichever `path` is (both checked).
+pub fn load_encoder(path: &Path, device: &Device) -> Result<(AwdLstm, AwdLstmConfig, Vocab)> {
+    let (header, _) = export::read(path)?;
+    if header.task == ENCODER_TASK {
+        let f = export::open::<AwdLstmConfig, UlmfitPreprocessing>(path, ENCODER_TASK, "an AWD-LSTM encoder")?;
+        let encoder = export::load(path, f.arch.init(device), f.bytes)?;
+        return Ok((encoder, f.arch, f.preprocessing.vocab));
+    }
+    let (lm, config, vocab) = load_language_model(path, device)?;
+    Ok((lm.encoder, config, vocab))
 }
 
 /// Writes a ULMFiT classifier with its vocabulary, classes and split.
