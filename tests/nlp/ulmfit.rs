@@ -177,3 +177,32 @@ fn bad_input_to_the_ulmfit_commands_is_refused_clearly() {
     c.args(["lm", "generate", "--model"]).arg(lm).args(["--temperature", "0", "hi"]);
     fails(c, &[], &["temperature"]);
 }
+
+/// Training twice with no `--out` gives two numbered run folders with `runs/latest` on the
+/// newest; `--resume` with a model flag changed names that flag; a fit prints its own table.
+#[test]
+fn runs_are_numbered_and_resume_names_the_flag_that_differs() {
+    let dir = scratch("ulmfit-runs");
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let text = std::fs::read_to_string(shared().join("data/jane-austen/persuasion.txt")).unwrap();
+    std::fs::write(corpus.join("p.txt"), &text[..60_000]).unwrap();
+    let tiny = ["--n-hid", "16", "--n-layers", "1", "--no-token-cache", "--bs", "16"];
+    let train = |extra: &[&str]| {
+        let mut c = cli();
+        c.current_dir(&dir).args(["lm", "train", "--text-dir"]).arg(&corpus).args(tiny).args(extra);
+        c
+    };
+    let first = ok(&mut train(&["--emb-sz", "16"]));
+    let second = ok(&mut train(&["--emb-sz", "16"]));
+    let folder = |out: &str| out.lines().find_map(|l| l.strip_prefix("run folder: ")).map(|l| l.split(' ').next().unwrap().to_string()).unwrap_or_else(|| panic!("{out}"));
+    let (a, b) = (folder(&first), folder(&second));
+    assert_ne!(a, b);
+    assert!(a.starts_with("runs/nlp-") && a.ends_with("-1") && b.ends_with("-2"), "{a} {b}");
+    assert!(dir.join(&a).join("model.safetensors").is_file() && dir.join(&b).join("model.safetensors").is_file());
+    assert_eq!(std::fs::canonicalize(dir.join("runs/latest")).unwrap(), std::fs::canonicalize(dir.join(&b)).unwrap());
+    assert_eq!(first.matches("train_loss").count(), 1, "one table for one fit: {first}");
+
+    let err = fails(train(&["--resume", "--emb-sz", "32"]), &[], &["--emb-sz 32 (the checkpoint's run: 16)"]);
+    assert!(!err.contains("ShapeMismatch"), "{err}");
+}

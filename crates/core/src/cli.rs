@@ -52,6 +52,9 @@ impl std::str::FromStr for LrChoice {
     }
 }
 
+/// The help of every `--device` flag: what each choice needs.
+pub const DEVICE_HELP: &str = "Where to run: cpu (always built in); wgpu (a GPU) in a build with `--features wgpu`; ndarray in a build with `--features kindling-core/ndarray`";
+
 /// Parses a positive, finite number (learning rates and other rates a flag takes).
 pub fn positive_f64(s: &str) -> std::result::Result<f64, String> {
     let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
@@ -74,11 +77,13 @@ pub struct TrainArgs {
     /// Seed for the split, shuffling, augmentation and initialisation.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Where to train: cpu, or wgpu in a build with the `wgpu` feature.
-    #[arg(long, default_value = "cpu")]
+    /// The device (its help is [`DEVICE_HELP`]).
+    #[arg(long, default_value = "cpu", help = DEVICE_HELP)]
     pub device: DeviceChoice,
-    /// The run directory: model file, metrics.json, history.png, checkpoint/.
-    #[arg(long, default_value = "runs/latest")]
+    /// The run directory: model file, metrics.json, history.png, checkpoint/. By default a new
+    /// numbered folder, runs/TASK-YYYYmmdd-N, with runs/latest pointing to it (--resume alone
+    /// continues the latest run).
+    #[arg(long, default_value = DEFAULT_OUT)]
     pub out: PathBuf,
     /// Continue the run in --out from its last checkpoint (same flags as the run that wrote it).
     #[arg(long)]
@@ -94,8 +99,8 @@ pub struct LrFindArgs {
     /// Seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Where to run: cpu or wgpu.
-    #[arg(long, default_value = "cpu")]
+    /// The device (its help is [`DEVICE_HELP`]).
+    #[arg(long, default_value = "cpu", help = DEVICE_HELP)]
     pub device: DeviceChoice,
     /// Folder for lr_find.png and lr_find.json.
     #[arg(long, default_value = "runs/lr_find")]
@@ -118,11 +123,24 @@ impl LrFindArgs {
     }
 }
 
+/// The `--out` of a run that names none: a link to the newest numbered run folder.
+pub const DEFAULT_OUT: &str = "runs/latest";
+
 /// Checks a run directory before training. A directory that already holds a checkpoint is only
 /// used with `--resume`, so that a new run never overwrites an old one by accident.
+///
+/// [`DEFAULT_OUT`] (`runs/latest`) is a link: a new run without `--resume` gets a new folder,
+/// `runs/TASK-YYYYmmdd-N` (the first free `N`; `TASK` from the program's name), and the link
+/// is pointed at it, so that training twice in a row just works and `runs/latest` is always the
+/// newest run. A real folder named `runs/latest` (an older kindling's) is left as it is.
 pub fn prepare_run_dir(out: &Path, resume: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(Error::invalid("--out", format!("{} is a file, not a folder: choose a folder for the run", out.display())));
+    }
+    if out == Path::new(DEFAULT_OUT) && !resume {
+        if let Some(run) = new_numbered_run(out)? {
+            println!("run folder: {} ({} points to it)", run.display(), out.display());
+        }
     }
     let ck = out.join(CHECKPOINT_DIR).join("state.json");
     if resume && !ck.exists() {
@@ -137,13 +155,105 @@ pub fn prepare_run_dir(out: &Path, resume: bool) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))
 }
 
+/// The task's short name for run folders: the program's name without `kindling-` or `-cli`.
+fn task_name() -> String {
+    let exe = std::env::args().next().map(PathBuf::from).and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).unwrap_or_default();
+    let name = exe.trim_start_matches("kindling-").trim_end_matches("-cli");
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') { "run".into() } else { name.to_string() }
+}
+
+/// Creates `runs/TASK-YYYYmmdd-N` beside the link `link` and points the link at it; `None`
+/// (nothing done) where `link` is a real folder or links are not available.
+fn new_numbered_run(link: &Path) -> Result<Option<PathBuf>> {
+    #[cfg(unix)]
+    {
+        let is_link = std::fs::symlink_metadata(link).map(|m| m.file_type().is_symlink()).unwrap_or(false);
+        if link.exists() && !is_link {
+            return Ok(None);
+        }
+        let parent = link.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let date = crate::stamp::utc_stamp(std::time::SystemTime::now());
+        let prefix = format!("{}-{}", task_name(), &date[..8]);
+        let mut n = 1;
+        let name = loop {
+            let name = format!("{prefix}-{n}");
+            match std::fs::create_dir(parent.join(&name)) {
+                Ok(()) => break name,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+                Err(e) => return Err(Error::io(parent.join(&name), e)),
+            }
+        };
+        // A new link under a private name, renamed over the old one: never a moment without it.
+        let tmp = parent.join(format!(".latest-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&name, &tmp).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, link).map_err(|e| Error::io(link, e))?;
+        Ok(Some(parent.join(name)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = link;
+        Ok(None)
+    }
+}
+
+/// The flags of a command line, each with its values (`--layers 200 100` → `layers: [200, 100]`).
+fn flags_of(args: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut flags = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for a in args.iter().skip(1) {
+        if let Some(f) = a.strip_prefix("--") {
+            let (name, value) = f.split_once('=').map_or((f, None), |(n, v)| (n, Some(v.to_string())));
+            flags.insert(name.to_string(), value.into_iter().collect());
+            current = Some(name.to_string());
+        } else if let Some(c) = &current {
+            flags.get_mut(c).map(|v: &mut Vec<String>| v.push(a.clone()));
+        }
+    }
+    flags.remove("resume");
+    flags
+}
+
+/// The flags in which `now` differs from `then`, as `--flag value (was: …)`.
+fn flag_differences(then: &[String], now: &[String]) -> Vec<String> {
+    let (a, b) = (flags_of(then), flags_of(now));
+    let show = |v: Option<&Vec<String>>| match v {
+        None => "absent".to_string(),
+        Some(v) if v.is_empty() => "given".to_string(),
+        Some(v) => v.join(" "),
+    };
+    a.keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("--{k} {} (the checkpoint's run: {})", show(b.get(k)), show(a.get(k))))
+        .collect()
+}
+
 /// Gives a learner the run-directory behaviour: `metrics.json` and `history.png` after every
 /// epoch, checkpoints in `out/checkpoint`, and, with `--resume`, the state of the last one.
 pub fn attach_run_dir<M: TaskModel<B>, B: Batch>(learner: Learner<M, B>, args: &TrainArgs, info: RunInfo) -> Result<Learner<M, B>> {
     let ck_dir = args.out.join(CHECKPOINT_DIR);
     let mut learner = learner.with_seed(args.seed).with_callback(RunDirWriter::new(args.out.clone(), info)).with_checkpoints(&ck_dir);
     if args.resume {
-        learner.resume_from(&ck_dir)?;
+        if let Err(e) = learner.resume_from(&ck_dir) {
+            // Name the flags that differ from the run that wrote the checkpoint, when it recorded them.
+            let then: Vec<String> = std::fs::read_to_string(args.out.join("metrics.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|m| serde_json::from_value(m["command"].clone()).ok())
+                .unwrap_or_default();
+            let diff = if then.is_empty() { Vec::new() } else { flag_differences(&then, &std::env::args().collect::<Vec<_>>()) };
+            if !diff.is_empty() {
+                return Err(Error::invalid(
+                    "--resume",
+                    format!("the checkpoint in {} was written with other flags; resume with the same ones. Differs: {}", args.out.display(), diff.join("; ")),
+                ));
+            }
+            return Err(e);
+        }
     }
     Ok(learner)
 }
@@ -209,4 +319,19 @@ pub fn run_lr_find<M: TaskModel<B>, B: Batch>(learner: &mut Learner<M, B>, args:
         args.out.join("lr_find.png").display()
     );
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_differences_name_the_flag_and_both_values() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let then = v("kindling-collab train --csv r.csv --n-factors 50 --epochs 3 --use-nn");
+        let now = v("kindling-collab train --csv r.csv --n-factors=20 --epochs 3 --resume");
+        let d = flag_differences(&then, &now);
+        assert_eq!(d, vec!["--n-factors 20 (the checkpoint's run: 50)".to_string(), "--use-nn absent (the checkpoint's run: given)".to_string()]);
+        assert!(flag_differences(&then, &then).is_empty());
+    }
 }

@@ -41,7 +41,7 @@ impl DeviceChoice {
             #[cfg(not(feature = "wgpu"))]
             DeviceChoice::Wgpu => Err(Error::DeviceUnavailable(
                 "wgpu".into(),
-                "rebuild with `--features wgpu` to train on a GPU".into(),
+                "rebuild the task's crate with `--features wgpu` to use a GPU (e.g. `cargo run --release -p kindling-vision --features wgpu -- …`)".into(),
             )),
             #[cfg(feature = "ndarray")]
             #[allow(deprecated)]

@@ -36,6 +36,7 @@ pub mod optim;
 pub mod plot;
 pub mod schedule;
 pub mod seed;
+pub mod stamp;
 pub mod weights;
 
 pub use device::DeviceChoice;

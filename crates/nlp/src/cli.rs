@@ -63,8 +63,7 @@ enum Command {
         /// STEM.predictions.csv; an existing file is never replaced).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Where to run: cpu, or wgpu in a build with the `wgpu` feature.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
         /// Texts to classify.
         texts: Vec<String>,
@@ -83,8 +82,7 @@ enum Command {
         /// Folder for the outputs.
         #[arg(long, default_value = "runs/interpret")]
         out: PathBuf,
-        /// Where to run: cpu or wgpu.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
     },
     /// Sentence embeddings (mean pooling, unit length) of the lines of a file, written as .npy or
@@ -114,8 +112,7 @@ enum Command {
         /// Texts per batch.
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
         bs: usize,
-        /// Where to run: cpu or wgpu.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
     },
     /// ULMFiT's language model (chapter 10): train an AWD-LSTM on a corpus, fine-tune one on a
@@ -204,8 +201,7 @@ enum LmCommand {
         /// Seed of the sampling.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Where to run: cpu, or wgpu in a build with the `wgpu` feature.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
     },
 }

@@ -43,8 +43,7 @@ enum Command {
         /// The model file written by `train`.
         #[arg(long)]
         model: PathBuf,
-        /// Where to run: cpu or wgpu.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
         /// Folder for the masks and overlays.
         #[arg(long, default_value = "predictions")]
@@ -72,8 +71,7 @@ enum Command {
         /// records); a seed that rebuilds another validation set is refused.
         #[arg(long)]
         seed: Option<u64>,
-        /// Where to run: cpu or wgpu.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
         /// Folder for the outputs (default: the model's folder).
         #[arg(long)]

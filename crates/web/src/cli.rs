@@ -56,8 +56,7 @@ enum Command {
         apply: Option<PathBuf>,
         #[command(flatten)]
         net: NetArgs,
-        /// Where to run the model: cpu or wgpu.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
     },
     /// Serve a model: a page that fits it, POST /predict, GET /health, GET /model.
@@ -85,8 +84,7 @@ enum Command {
         /// Most requests waiting for the model; more get a 503.
         #[arg(long, default_value_t = 256)]
         queue: usize,
-        /// Where to run the model: cpu or wgpu.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, default_value = "cpu", help = kindling_core::cli::DEVICE_HELP)]
         device: DeviceChoice,
     },
 }

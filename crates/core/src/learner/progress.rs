@@ -1,5 +1,5 @@
-//! Progress: a bar per pass while it runs, and fastai's table, one line per epoch
-//! (`epoch  train_loss  valid_loss  accuracy  time`).
+//! Progress: a bar per pass while it runs, with the smoothed training loss, and fastai's table,
+//! one per fit, one line per epoch (`epoch  train_loss  valid_loss  accuracy  time`).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -35,11 +35,11 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{msg:>6} [{bar:40}] {pos}/{len} batches, {elapsed} < {eta}")
+            ProgressStyle::with_template("{prefix:>6} [{bar:40}] {pos}/{len} batches, {elapsed} < {eta} {msg}")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
-        bar.set_message(what.to_string());
+        bar.set_prefix(what.to_string());
         self.bar = Some(bar);
     }
 }
@@ -78,10 +78,16 @@ impl<M> Callback<M> for Progress {
     }
     fn on(&mut self, event: Event, ctx: &mut Ctx<'_, M>) -> Result<()> {
         match event {
+            // A table per fit, as fastai prints one for each `fit` call (fine_tune's frozen
+            // and unfrozen fits are two tables).
+            Event::BeforeFit => self.header_printed = false,
             Event::BeforeTrain => self.start_bar(ctx.state.n_train_batches, "train"),
             Event::AfterBatch => {
                 if let Some(b) = &self.bar {
                     b.inc(1);
+                    if let Some(l) = ctx.state.smooth_loss.value() {
+                        b.set_message(format!("loss {l:.4}"));
+                    }
                 }
             }
             Event::AfterTrain | Event::AfterValidate | Event::AfterFit => {

@@ -73,6 +73,7 @@ impl RunDirWriter {
             "seed": self.info.seed,
             "device": self.info.device,
             "splits": self.info.splits,
+            "command": std::env::args().collect::<Vec<_>>(),
         })
     }
 

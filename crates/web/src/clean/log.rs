@@ -135,7 +135,7 @@ impl EditLog {
         Self {
             format: LOG_FORMAT.into(),
             version: LOG_VERSION,
-            created: crate::clean::stamp::utc_stamp(std::time::SystemTime::now()),
+            created: kindling_core::stamp::utc_stamp(std::time::SystemTime::now()),
             images: images.to_path_buf(),
             model: model.path.clone(),
             model_sha256: model.sha256.clone(),

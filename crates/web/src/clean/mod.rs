@@ -11,13 +11,12 @@ pub mod labels_csv;
 mod log;
 pub mod moves;
 pub mod paths;
-mod stamp;
 
 pub use apply::{Applied, apply, apply_csv, replay, replay_onto, undo};
 pub use error::{CleanError, FileFault};
 pub use labels_csv::LabelsCsv;
 pub use log::{Action, CsvEdit, Edit, EditLog, KINDLING_DIR, LOG_FORMAT, LOG_VERSION, LogStatus, ModelStamp, new_log_path};
-pub use stamp::utc_stamp;
+pub use kindling_core::stamp::utc_stamp;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-//! `YYYYmmdd-HHMMSS` in UTC, for log names, without a calendar crate.
+//! `YYYYmmdd-HHMMSS` in UTC, for run folders and log names, without a calendar crate.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
