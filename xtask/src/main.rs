@@ -50,10 +50,10 @@ enum Command {
     },
     /// Run one of the book's pipelines: `ch1` (tabular, collab, vision, segmentation), `ch2` (clean the data, retrain, serve), `ch4` (text classification).
     Run {
-        /// The pipeline.
-        pipeline: String,
+        /// The pipeline (without one, the list of pipelines).
+        pipeline: Option<String>,
     },
-    /// Run benchmarks (`tabular`, `collab`, `backends`, `all` of these, `vision`, `nlp`, `conv` or `conv-unet`) and print a table.
+    /// Run benchmarks (`tabular`, `collab`, `backends`, `all` of these, `vision`, `segmentation`, `nlp`, `ulmfit`, `ulmfit-quick`, `serve`, `conv` or `conv-unet`) and print a table.
     Bench {
         /// What to benchmark.
         what: String,
@@ -95,7 +95,11 @@ fn main() -> ExitCode {
             }
             Ok(())
         })(),
-        Command::Run { pipeline } => pipeline::run(&pipeline),
+        Command::Run { pipeline: Some(pipeline) } => pipeline::run(&pipeline),
+        Command::Run { pipeline: None } => {
+            println!("{}", pipeline::LIST);
+            Ok(())
+        }
         Command::Bench { what, peer, data, threads } => bench::run(&what, peer.as_deref(), data, threads),
         Command::CheckDebug => check_debug::run(),
     };

@@ -27,13 +27,19 @@ fn metric(out: &Path, name: &str) -> Result<f64, String> {
     m["final"][name].as_f64().ok_or_else(|| format!("{}: no final {name}", p.display()))
 }
 
+/// The pipelines, one a line, as `cargo xtask run` lists them.
+pub const LIST: &str = "pipelines (cargo xtask run NAME):
+  ch1  chapter 1's models on the committed samples: tabular, collab, vision, segmentation (about 3 minutes)
+  ch2  chapter 2's loop: train, find the planted mislabelled images, clean, retrain, serve (about 2.5 minutes)
+  ch4  chapter 4: fine-tune MiniLM on 800 committed reviews, then predict (needs ../shared/models)";
+
 /// Runs `name` and prints one summary table (task, data, metric, seconds).
 pub fn run(name: &str) -> Result<(), String> {
     match name {
         "ch1" => {}
         "ch2" => return ch2::run(),
         "ch4" => return ch4(),
-        _ => return Err(format!("no pipeline '{name}'; there are: ch1 (tabular, collab, vision, segmentation), ch2 (clean, retrain, serve), ch4 (text classification)")),
+        _ => return Err(format!("no pipeline '{name}'; {LIST}")),
     }
     let root = run_root("ch1");
     let d = |p: &str| repo().join("datasets").join(p).to_string_lossy().to_string();

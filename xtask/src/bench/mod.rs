@@ -12,6 +12,7 @@ mod conv;
 mod nlp;
 mod segmentation;
 mod serve;
+mod ulmfit;
 mod vision;
 
 /// One line of the results table.
@@ -219,7 +220,7 @@ fn machine_line(threads: usize, peer: Option<&Path>) -> String {
 }
 
 /// Runs `what` (`tabular`, `collab`, `backends`, `all` of these; `vision`, which takes about
-/// ten minutes here with its peer; `segmentation`, chapter 1's U-Net on mnist-scenes (about half an hour with its peer); `nlp`, chapter 4's fine-tuning of MiniLM; `serve`, `kindling-web serve`'s latency and
+/// ten minutes here with its peer; `segmentation`, chapter 1's U-Net on mnist-scenes (about half an hour with its peer); `nlp`, chapter 4's fine-tuning of MiniLM; `ulmfit` (over an hour with its peer) or `ulmfit-quick`, chapter 10's three stages and the from-scratch classifier; `serve`, `kindling-web serve`'s latency and
 /// throughput under 16 clients, batching on and off; `conv`, the convolution kernel layer by layer, or `conv-unet`, the same for the segmentation U-Net) on
 /// `threads` threads and prints the table, headed by the machine, the thread counts and the
 /// devices of both sides. A peer that fails is reported in its row; kindling's rows still print.
@@ -255,6 +256,9 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usiz
     if what == "nlp" {
         rows.extend(nlp::amazon(&data, &nlp::models_dir(), peer)?);
     }
+    if what == "ulmfit" || what == "ulmfit-quick" {
+        rows.extend(ulmfit::run(&data, peer, what == "ulmfit-quick")?);
+    }
     if what == "conv" {
         rows.extend(conv::resnet18_small_layers());
     }
@@ -262,7 +266,7 @@ pub fn run(what: &str, peer: Option<&Path>, data: Option<PathBuf>, threads: usiz
         rows.extend(conv::unet_resnet18_layers());
     }
     if rows.is_empty() {
-        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, segmentation, nlp, serve, conv, conv-unet"));
+        return Err(format!("no benchmark '{what}'; there are: tabular, collab, backends, all, vision, segmentation, nlp, ulmfit, ulmfit-quick, serve, conv, conv-unet"));
     }
     println!("\n{}\n", machine_line(threads, peer));
     println!("| benchmark | data | result | kindling s | throughput | fastai result | fastai s | speed-up |");
