@@ -9,6 +9,7 @@ use kindling_core::learner::{Batch, Target};
 use kindling_core::{Error, Result};
 
 use crate::ratings::Ratings;
+use crate::source::RatingsSource;
 use crate::vocab::IdVocab;
 
 /// A batch: `[batch, 2]` (user row, item row) pairs and `[batch, 1]` ratings.
@@ -63,6 +64,9 @@ pub struct CollabData {
     pub encoded: Arc<EncodedRatings>,
     /// The split.
     pub splits: Splits,
+    /// Where the ratings came from and how they were split, when known: recorded in the model
+    /// file (with the split's record) so that `interpret` can rebuild the validation set.
+    pub source: Option<RatingsSource>,
 }
 
 impl CollabData {
@@ -77,7 +81,7 @@ impl CollabData {
             .flat_map(|k| [users.get_or_na(&ratings.users[k]) as i64, items.get_or_na(&ratings.items[k]) as i64])
             .collect();
         let encoded = Arc::new(EncodedRatings { pairs, ratings: ratings.ratings.clone() });
-        Ok(Self { ratings, users, items, encoded, splits })
+        Ok(Self { ratings, users, items, encoded, splits, source: None })
     }
 
     /// Train and valid loaders.

@@ -8,16 +8,25 @@
 //! - [`vocab`]: id vocabularies from the training ratings (`#na#` first);
 //! - [`data`]: splits, encoding and loaders of [`CollabBatch`]es;
 //! - [`model`]: `EmbeddingDotBias` and `EmbeddingNN`; [`learner`]: `collab_learner`;
-//! - [`predict`]: export, predictions, recommendations, similar items; [`pca`] for the maps.
+//! - [`predict`]: export, predictions, recommendations, similar items (found by id or title,
+//!   with "did you mean" from [`suggest`]); [`pca`] and [`plot`] for the maps;
+//! - [`interpret`]: the worst-predicted validation ratings, the split rebuilt from the model
+//!   file's [`source`] record; [`titles`] to name items; [`output`] for tables a script can read.
 
 pub mod cli;
 pub mod data;
 pub mod datasets;
+pub mod interpret;
 pub mod learner;
 pub mod model;
+pub mod output;
 pub mod pca;
+pub mod plot;
 pub mod predict;
 pub mod ratings;
+pub mod source;
+pub use kindling_core::suggest;
+pub mod titles;
 pub mod vocab;
 
 pub use data::{CollabBatch, CollabData};

@@ -6,13 +6,16 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use kindling_core::export::{self, Fault};
+use kindling_core::export::{self, Fault, SplitRecord};
 use kindling_core::{Error, Result};
 use kindling_tabular::procs::NA;
 use serde::{Deserialize, Serialize};
 
 use crate::data::CollabData;
 use crate::model::{CollabModel, CollabModelConfig};
+use crate::source::RatingsSource;
+use crate::suggest::{Lookup, lookup, or_list, thousands};
+use crate::titles::Titles;
 use crate::vocab::IdVocab;
 
 /// The task name in the model header.
@@ -31,6 +34,10 @@ pub struct CollabPreprocessing {
     pub seen: Vec<Vec<u32>>,
     /// Ratings per item row in training.
     pub item_counts: Vec<u32>,
+    /// The ratings file, how it was read and split (absent from files written before it was
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<RatingsSource>,
 }
 
 /// Writes the model and its vocabularies to one file.
@@ -45,8 +52,16 @@ pub fn export_collab(path: &Path, model: &CollabModel, config: &CollabModelConfi
     for s in &mut seen {
         s.sort_unstable();
     }
-    let pre = CollabPreprocessing { users: data.users.clone(), items: data.items.clone(), columns: data.ratings.columns.clone(), seen, item_counts };
-    export::export_task(path, model, TASK, config, &pre, Vec::new(), None)
+    let split = data.source.as_ref().map(|s| s.split_record(&data.ratings, &data.splits));
+    let pre = CollabPreprocessing {
+        users: data.users.clone(),
+        items: data.items.clone(),
+        columns: data.ratings.columns.clone(),
+        seen,
+        item_counts,
+        source: data.source.clone(),
+    };
+    export::export_task(path, model, TASK, config, &pre, Vec::new(), split)
 }
 
 /// A loaded recommender.
@@ -55,6 +70,8 @@ pub struct CollabPredictor {
     pub pre: CollabPreprocessing,
     /// The model configuration.
     pub config: CollabModelConfig,
+    /// The record of the train/valid split, when the file has one.
+    pub split: Option<SplitRecord>,
     model: CollabModel,
     device: Device,
 }
@@ -62,6 +79,8 @@ pub struct CollabPredictor {
 /// One scored item.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scored {
+    /// Item row.
+    pub row: usize,
     /// Item id.
     pub item: String,
     /// Predicted rating, or cosine similarity.
@@ -76,7 +95,7 @@ impl CollabPredictor {
         pre.users = pre.users.reindex();
         pre.items = pre.items.reindex();
         let model = export::load(path, f.arch.init(device), f.bytes)?.valid();
-        Ok(Self { pre, config: f.arch, model, device: device.clone() })
+        Ok(Self { pre, config: f.arch, split: f.split, model, device: device.clone() })
     }
 
     /// Predicted ratings for (user row, item row) pairs.
@@ -99,21 +118,90 @@ impl CollabPredictor {
     }
 
     fn user_row(&self, user: &str) -> Result<usize> {
-        self.pre.users.get(user).ok_or_else(|| Error::invalid("user", format!("'{user}' is not in the training data")))
+        self.find_user(user, "user")
     }
 
     fn item_row(&self, item: &str) -> Result<usize> {
-        self.pre.items.get(item).ok_or_else(|| Error::invalid("item", format!("'{item}' is not in the training data")))
+        self.find_item(item, None, "item")
+    }
+
+    /// The row of user `query`: its id exactly, or the one id equal to it as a number (`015` is
+    /// `15`) or ignoring case. Otherwise an error for the setting `flag` that says which ids
+    /// there are: their range when they are whole numbers, else the closest ones.
+    pub fn find_user(&self, query: &str, flag: &str) -> Result<usize> {
+        let ids = &self.pre.users.ids[1..];
+        if let Some(r) = self.pre.users.get(query) {
+            return Ok(r);
+        }
+        let numbers: Option<Vec<i128>> = ids.iter().map(|s| s.trim().parse::<i128>().ok()).collect();
+        let q = query.trim();
+        if let Some(numbers) = numbers.filter(|n| !n.is_empty()) {
+            if let Ok(v) = q.parse::<f64>()
+                && let Some(k) = numbers.iter().position(|&n| n as f64 == v)
+            {
+                return Ok(k + 1);
+            }
+            let (lo, hi) = (numbers.iter().min().copied().unwrap_or(0), numbers.iter().max().copied().unwrap_or(0));
+            let gaps = if hi - lo + 1 == numbers.len() as i128 { "" } else { ", not every one in between" };
+            return Err(Error::invalid(
+                flag,
+                format!("user '{query}' is not in the training data: its {} users have ids from {lo} to {hi}{gaps}", thousands(numbers.len())),
+            ));
+        }
+        let names: Vec<(usize, &str)> = ids.iter().enumerate().map(|(k, s)| (k + 1, s.as_str())).collect();
+        match lookup(q, &names) {
+            Lookup::Found(r) => Ok(r),
+            found => Err(Error::invalid(flag, not_found("user", query, found, |r| format!("'{}'", self.pre.users.ids[r]), ids.len()))),
+        }
+    }
+
+    /// The row of item `query`: by its id or, with `titles`, its title — exactly, else ignoring
+    /// case, punctuation, a trailing year such as `(1995)` and a moved article (`Matrix, The`).
+    /// Otherwise an error for the setting `flag` suggesting the closest names.
+    pub fn find_item(&self, query: &str, titles: Option<&Titles>, flag: &str) -> Result<usize> {
+        if let Some(r) = self.pre.items.get(query) {
+            return Ok(r);
+        }
+        let n = self.pre.items.len();
+        let mut names: Vec<(usize, &str)> = (1..n).map(|r| (r, self.pre.items.ids[r].as_str())).collect();
+        if let Some(t) = titles {
+            names.extend((1..n).filter_map(|r| Some((r, t.get(r)?))));
+        }
+        let show = |r: usize| match titles.and_then(|t| t.get(r)) {
+            Some(title) => format!("'{title}' (id {})", self.pre.items.ids[r]),
+            None => format!("'{}'", self.pre.items.ids[r]),
+        };
+        match lookup(query.trim(), &names) {
+            Lookup::Found(r) => Ok(r),
+            found => {
+                let reason = not_found("item", query, found, show, n - 1);
+                let numeric = |s: &str| s.trim().parse::<f64>().is_ok();
+                if titles.is_none() && !numeric(query) && self.pre.items.ids[1..].iter().all(|id| numeric(id)) {
+                    return Err(Error::invalid(
+                        flag,
+                        format!("{reason}; this model's items are ids (as '{}'): pass --titles FILE (a table of ids and titles) to find them by title", self.pre.items.ids[1]),
+                    ));
+                }
+                Err(Error::invalid(flag, reason))
+            }
+        }
     }
 
     /// The `n` items with the highest predicted rating that `user` has not rated.
     pub fn recommend(&self, user: &str, n: usize) -> Result<Vec<Scored>> {
-        let u = self.user_row(user)?;
+        self.recommend_row(self.user_row(user)?, n)
+    }
+
+    /// [`recommend`](Self::recommend) for user row `u`.
+    pub fn recommend_row(&self, u: usize, n: usize) -> Result<Vec<Scored>> {
+        if u == 0 || u >= self.pre.users.len() {
+            return Err(Error::invalid("user", format!("row {u} is not a user row (1 to {})", self.pre.users.len() - 1)));
+        }
         let seen = &self.pre.seen[u];
         let candidates: Vec<usize> = (1..self.pre.items.len()).filter(|i| seen.binary_search(&(*i as u32)).is_err()).collect();
         let pairs: Vec<(usize, usize)> = candidates.iter().map(|&i| (u, i)).collect();
         let scores = self.predict_rows(&pairs)?;
-        let mut scored: Vec<Scored> = candidates.iter().zip(scores).map(|(&i, s)| Scored { item: self.pre.items.ids[i].clone(), score: s as f64 }).collect();
+        let mut scored: Vec<Scored> = candidates.iter().zip(scores).map(|(&i, s)| Scored { row: i, item: self.pre.items.ids[i].clone(), score: s as f64 }).collect();
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
         scored.truncate(n);
         Ok(scored)
@@ -131,7 +219,14 @@ impl CollabPredictor {
 
     /// The `n` items whose factors are closest in cosine similarity to `item`'s.
     pub fn similar(&self, item: &str, n: usize) -> Result<Vec<Scored>> {
-        let target = self.item_row(item)?;
+        self.similar_row(self.item_row(item)?, n)
+    }
+
+    /// [`similar`](Self::similar) for item row `target`.
+    pub fn similar_row(&self, target: usize, n: usize) -> Result<Vec<Scored>> {
+        if target == 0 || target >= self.pre.items.len() {
+            return Err(Error::invalid("item", format!("row {target} is not an item row (1 to {})", self.pre.items.len() - 1)));
+        }
         let (f, d) = self.item_factors()?;
         let row = |i: usize| &f[i * d..(i + 1) * d];
         let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt().max(1e-12);
@@ -142,7 +237,7 @@ impl CollabPredictor {
             .map(|i| {
                 let v = row(i);
                 let dot: f64 = v.iter().zip(t).map(|(a, b)| *a as f64 * *b as f64).sum();
-                Scored { item: self.pre.items.ids[i].clone(), score: dot / (norm(v) * tn) }
+                Scored { row: i, item: self.pre.items.ids[i].clone(), score: dot / (norm(v) * tn) }
             })
             .collect();
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
@@ -193,6 +288,20 @@ impl export::HeaderCheck<CollabModelConfig> for CollabPreprocessing {
             ));
         }
         Ok(())
+    }
+}
+
+/// Why `query` is not a `what` ([`lookup`] did not find it among `total`); `show` names a row, quoted.
+fn not_found(what: &str, query: &str, found: Lookup, show: impl Fn(usize) -> String, total: usize) -> String {
+    let shown = |rows: &[usize]| or_list(&rows.iter().map(|&r| show(r)).collect::<Vec<_>>());
+    match found {
+        Lookup::Ambiguous(rows) => format!("'{query}' could be {} {what}s: {}; give one of them exactly", rows.len(), shown(&rows)),
+        Lookup::Missing(rows) if rows.is_empty() => format!(
+            "{what} '{query}' is not in the training data ({} {what}s), and none is named like it (names are matched ignoring case, punctuation and a trailing year)",
+            thousands(total)
+        ),
+        Lookup::Missing(rows) => format!("{what} '{query}' is not in the training data ({} {what}s); did you mean {}?", thousands(total), shown(&rows)),
+        Lookup::Found(r) => format!("'{query}' is {}", show(r)),
     }
 }
 

@@ -8,6 +8,9 @@ use kindling_core::{Error, Result};
 use kindling_tabular::read::{ReadOptions, read_table};
 use kindling_tabular::table::Column;
 
+use crate::source::shown_separator;
+use crate::suggest::{Lookup, lookup, quoted_list};
+
 /// Which columns hold what (default: the first three columns).
 #[derive(Clone, Debug, Default)]
 pub struct RatingColumns {
@@ -40,10 +43,17 @@ impl Ratings {
     /// Reads the ratings of `path` (CSV/TSV or Parquet).
     pub fn read(path: &Path, read: &ReadOptions, cols: &RatingColumns) -> Result<Self> {
         let all = read_table(path, read, None)?;
+        if all.names.len() < 3
+            && let Some(hint) = one_column_hint(&all.names, read.separator)
+        {
+            return Err(Error::bad_file(path, hint));
+        }
         let pick = |given: &Option<String>, k: usize, what: &str| -> Result<String> {
             match given {
-                Some(c) => all.require(c).map(|_| c.clone()).map_err(|e| Error::bad_file(path, e.to_string())),
-                None => all.names.get(k).cloned().ok_or_else(|| Error::bad_file(path, format!("no {what} column: the table has {} columns", all.names.len()))),
+                Some(c) => column_named(&all.names, c, what).map_err(|e| Error::bad_file(path, e)),
+                None => all.names.get(k).cloned().ok_or_else(|| {
+                    Error::bad_file(path, format!("no {what} column: the table has {} column{} ({})", all.names.len(), if all.names.len() == 1 { "" } else { "s" }, all.names.join(", ")))
+                }),
             }
         };
         let (u, i, r) = (pick(&cols.user, 0, "user")?, pick(&cols.item, 1, "item")?, pick(&cols.rating, 2, "rating")?);
@@ -126,9 +136,55 @@ impl Ratings {
     }
 }
 
+/// The column `given` names for the `what` (user, item, rating): exactly, or the one column
+/// named like it ignoring case and punctuation; otherwise an error suggesting the closest.
+fn column_named(names: &[String], given: &str, what: &str) -> std::result::Result<String, String> {
+    let cands: Vec<(usize, &str)> = names.iter().enumerate().map(|(k, n)| (k, n.as_str())).collect();
+    let all = names.join(", ");
+    match lookup(given, &cands) {
+        Lookup::Found(k) => Ok(names[k].clone()),
+        Lookup::Ambiguous(ks) => Err(format!("{what} column '{given}' could be {}; the columns are: {all}", quoted_list(&ks.iter().map(|&k| &names[k]).collect::<Vec<_>>()))),
+        Lookup::Missing(ks) if ks.is_empty() => Err(format!("no {what} column '{given}'; the columns are: {all}")),
+        Lookup::Missing(ks) => Err(format!("no {what} column '{given}'; did you mean {}? The columns are: {all}", quoted_list(&ks.iter().map(|&k| &names[k]).collect::<Vec<_>>()))),
+    }
+}
+
+/// When a table read as one or two columns has a header that another separator would split into
+/// more, the advice to use it (a tab-separated file read with `,`, say).
+fn one_column_hint(names: &[String], used: u8) -> Option<String> {
+    let header = names.join(&(used as char).to_string());
+    let (sep, n) = [b'\t', b',', b';', b'|']
+        .into_iter()
+        .filter(|&s| s != used)
+        .map(|s| (s, header.split(s as char).count()))
+        .max_by_key(|&(_, n)| n)?;
+    (n > names.len()).then(|| {
+        format!(
+            "reads as {} column{} with the separator '{}', but its header line splits into {n} with '{}': pass --sep '{}'",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            shown_separator(used),
+            shown_separator(sep),
+            shown_separator(sep)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_are_matched_loosely_and_a_wrong_separator_is_named() {
+        let names: Vec<String> = ["user_id:token", "item_id:token", "rating:float"].map(String::from).to_vec();
+        let err = column_named(&names, "user_id", "user").unwrap_err();
+        assert!(err.contains("did you mean 'user_id:token'?"), "{err}");
+        let plain: Vec<String> = ["userId", "movieId", "rating"].map(String::from).to_vec();
+        assert_eq!(column_named(&plain, "USERID", "user").unwrap(), "userId");
+        let hint = one_column_hint(&["user_id:token\titem_id:token\trating:float".to_string()], b',').unwrap();
+        assert!(hint.contains("pass --sep '\\t'") && hint.contains("splits into 3"), "{hint}");
+        assert_eq!(one_column_hint(&plain, b','), None);
+    }
 
     #[test]
     fn keeps_the_last_rating_of_a_duplicate_pair() {

@@ -37,6 +37,7 @@ pub mod plot;
 pub mod schedule;
 pub mod seed;
 pub mod stamp;
+pub mod suggest;
 pub mod weights;
 
 pub use device::DeviceChoice;

@@ -22,6 +22,7 @@ const PROCS_CLASSES: &str = "preprocessing.procs.classes";
 impl HeaderCheck<TabularModelConfig> for TabularPreprocessing {
     fn check(&self, arch: &TabularModelConfig, classes: &[String], tensors: &TensorShapes) -> Result<(), Fault> {
         check_procs(&self.procs)?;
+        check_source(self)?;
         check_classes(&self.procs, classes)?;
         check_arch(arch, &self.procs)?;
         check_tensors(arch, tensors)
@@ -67,6 +68,21 @@ fn check_procs(p: &TabularProcs) -> Result<(), Fault> {
     }
     if let Some(c) = p.roles.cat.iter().chain(cont).find(|c| **c == p.roles.target) {
         return Err(Fault::new(ROLES, format!("the target '{c}' is also an input")));
+    }
+    Ok(())
+}
+
+/// The recorded split's shares are ones a random split can use: each in `[0, 1)`, together
+/// below 1.
+fn check_source(pre: &TabularPreprocessing) -> Result<(), Fault> {
+    let Some(src) = &pre.source else { return Ok(()) };
+    for (field, v) in [("preprocessing.source.valid_pct", src.valid_pct), ("preprocessing.source.test_pct", src.test_pct)] {
+        if !(0.0..1.0).contains(&v) {
+            return Err(Fault::new(field, format!("{v} is outside [0, 1)")));
+        }
+    }
+    if src.valid_pct + src.test_pct >= 1.0 {
+        return Err(Fault::new("preprocessing.source.test_pct", format!("{} with valid_pct {} leaves no training rows", src.test_pct, src.valid_pct)));
     }
     Ok(())
 }
@@ -230,6 +246,11 @@ mod tests {
         }
     }
 
+    /// A recorded training source with these shares.
+    fn source(valid_pct: f64, test_pct: f64) -> Value {
+        json!({ "csv": "t.csv", "dataset": null, "valid_pct": valid_pct, "test_pct": test_pct, "valid_col": null, "seed": 42 })
+    }
+
     fn pop(v: &mut Value) {
         v.as_array_mut().unwrap().pop();
     }
@@ -287,6 +308,9 @@ mod tests {
             ("arch.n_cont", Box::new(|h| h["arch"]["n_cont"] = json!(5))),
             ("arch.ps", Box::new(|h| h["arch"]["ps"] = json!([1.5]))),
             ("arch.embed_p", Box::new(|h| h["arch"]["embed_p"] = json!(-0.5))),
+            // The recorded split's shares, which interpret splits by again.
+            ("preprocessing.source.valid_pct", Box::new(|h| h["preprocessing"]["source"] = source(5.0, 0.0))),
+            ("preprocessing.source.test_pct", Box::new(|h| h["preprocessing"]["source"] = source(0.5, 0.5))),
         ];
         for (i, (field, edit)) in cases.iter().enumerate() {
             let err = open_edited(&f, edit);

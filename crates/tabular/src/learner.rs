@@ -4,6 +4,7 @@ use burn::tensor::Device;
 use kindling_core::data::DataLoaders;
 use kindling_core::learner::{CrossEntropyLoss, Learner, MseLoss};
 use kindling_core::metrics::{Accuracy, Rmse};
+use kindling_core::optim::{OptimizerConfig, ParamGroups};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{TabularBatch, TabularData};
@@ -21,11 +22,39 @@ pub struct TabularLearnerConfig {
     pub embed_p: f64,
     /// Output range for regression.
     pub y_range: Option<(f64, f64)>,
+    /// Weight decay (fastai: 0.01), decoupled as [`OptimizerConfig::adam`] applies it.
+    #[serde(default = "default_wd")]
+    pub wd: f64,
+}
+
+/// fastai's default weight decay.
+fn default_wd() -> f64 {
+    OptimizerConfig::adam().wd
 }
 
 impl Default for TabularLearnerConfig {
     fn default() -> Self {
-        Self { layers: vec![200, 100], ps: Vec::new(), embed_p: 0.0, y_range: None }
+        Self { layers: vec![200, 100], ps: Vec::new(), embed_p: 0.0, y_range: None, wd: default_wd() }
+    }
+}
+
+impl TabularLearnerConfig {
+    /// The settings in words, as `train` and `lr-find` print them, so that a sweep can be seen
+    /// to be of the model that is trained.
+    ///
+    /// ```
+    /// use kindling_tabular::learner::TabularLearnerConfig;
+    /// assert_eq!(TabularLearnerConfig::default().describe(), "layers 200,100; dropout ps 0,0; embed_p 0; wd 0.01");
+    /// ```
+    pub fn describe(&self) -> String {
+        let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(",") };
+        let layers: Vec<String> = self.layers.iter().map(|l| l.to_string()).collect();
+        let ps: Vec<String> = (0..self.layers.len()).map(|i| self.ps.get(i).copied().unwrap_or(0.0).to_string()).collect();
+        let mut s = format!("layers {}; dropout ps {}; embed_p {}; wd {}", list(&layers), list(&ps), self.embed_p, self.wd);
+        if let Some((lo, hi)) = self.y_range {
+            s += &format!("; y_range {lo},{hi}");
+        }
+        s
     }
 }
 
@@ -45,7 +74,8 @@ pub fn model_config(data: &TabularData, cfg: &TabularLearnerConfig) -> TabularMo
 }
 
 /// A learner for `data`: cross-entropy and accuracy for classification, MSE and RMSE for
-/// regression, Adam with fastai's defaults. The model is initialised from `device`'s seed.
+/// regression, Adam with fastai's defaults and `cfg.wd` (decoupled). The model is initialised
+/// from `device`'s seed.
 pub fn tabular_learner(
     data: &TabularData,
     dls: &DataLoaders<usize, TabularBatch>,
@@ -58,5 +88,5 @@ pub fn tabular_learner(
         TaskKind::Classification => Learner::new(model, dls, CrossEntropyLoss).with_metrics(vec![Box::new(Accuracy::default())]),
         TaskKind::Regression => Learner::new(model, dls, MseLoss).with_metrics(vec![Box::new(Rmse::default())]),
     };
-    (learner, mc)
+    (learner.with_optimizer(OptimizerConfig::adam().with_wd(cfg.wd), ParamGroups::single()), mc)
 }

@@ -8,7 +8,11 @@
 //! - [`procs`]: Categorify, FillMissing and Normalize, fitted on the training rows only;
 //! - [`data`]: the processed table, its split, and loaders of [`TabularBatch`]es;
 //! - [`model`]: fastai's `TabularModel`; [`learner`]: `tabular_learner`;
-//! - [`predict`]: one exported file with the model and its preprocessing, and prediction.
+//! - [`predict`]: one exported file with the model, its preprocessing and the table and split
+//!   it was trained on, and prediction;
+//! - [`interpret`]: confusion matrix, top losses and permutation feature importance
+//!   ([`importance`]) on the validation rows;
+//! - [`suggest`]: "did you mean …?" for a column name that is not there.
 //!
 //! ```no_run
 //! use kindling_core::prelude::*;
@@ -30,12 +34,15 @@ mod check;
 pub mod cli;
 pub mod data;
 pub mod datasets;
+pub mod importance;
+pub mod interpret;
 pub mod learner;
 pub mod model;
 pub mod predict;
 pub mod procs;
 pub mod read;
 pub mod roles;
+pub use kindling_core::suggest;
 pub mod table;
 
 pub use data::{TabularBatch, TabularData};

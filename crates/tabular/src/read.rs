@@ -56,6 +56,12 @@ pub fn read_table(path: &Path, opts: &ReadOptions, columns: Option<&[String]>) -
     };
     let schema = lf.collect_schema().map_err(pl)?;
     let file_names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    if file_names.len() == 1
+        && !is_parquet
+        && let Some(e) = wrong_separator(path, opts)
+    {
+        return Err(e);
+    }
     let names: Vec<String> = match &opts.names {
         Some(given) => {
             if given.len() != file_names.len() {
@@ -70,7 +76,12 @@ pub fn read_table(path: &Path, opts: &ReadOptions, columns: Option<&[String]>) -
         None => (0..names.len()).collect(),
         Some(cols) => cols
             .iter()
-            .map(|c| names.iter().position(|n| n == c).ok_or_else(|| Error::MissingColumn { name: c.clone(), available: names.join(", ") }))
+            .map(|c| {
+                names.iter().position(|n| n == c).ok_or_else(|| {
+                    let hint = crate::suggest::did_you_mean(c, &names).map(|h| format!(" ({h})")).unwrap_or_default();
+                    Error::bad_file(path, format!("column '{c}' does not exist{hint}; the columns are: {}", names.join(", ")))
+                })
+            })
             .collect::<Result<_>>()?,
     };
     lf = lf.select(wanted.iter().map(|&i| col(file_names[i].as_str())).collect::<Vec<_>>());
@@ -139,6 +150,9 @@ fn polars_error(path: &Path, opts: &ReadOptions, e: PolarsError) -> Error {
     if let Some(line) = find_non_utf8_line(path) {
         return Error::bad_file(path, format!("line {line} is not UTF-8 text: save the file as UTF-8"));
     }
+    if let Some(e) = wrong_separator(path, opts) {
+        return e;
+    }
     if let Some((line, found, expected)) = find_ragged_line(path, opts) {
         return Error::bad_file(path, format!("line {line} has {found} fields where the first row has {expected}"));
     }
@@ -176,6 +190,68 @@ pub fn find_ragged_line(path: &Path, opts: &ReadOptions) -> Option<(usize, usize
         }
     }
     None
+}
+
+/// The separators a table is likely to use.
+const LIKELY_SEPARATORS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// A separator as the user would type it after `--sep`: `','`, `'\t'`.
+fn sep_name(sep: u8) -> String {
+    match sep {
+        b'\t' => "'\\t'".into(),
+        s => format!("'{}'", s as char),
+    }
+}
+
+/// The error for a CSV whose first line is one field with `opts.separator` but two or more
+/// with another likely one ([`separator_hint`]), naming that one; `None` otherwise.
+fn wrong_separator(path: &Path, opts: &ReadOptions) -> Option<Error> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq")) {
+        return None;
+    }
+    let (sep, n) = separator_hint(path, opts)?;
+    Some(Error::bad_file(
+        path,
+        format!(
+            "read with --sep {} the file has a single column, but its first line has {n} fields separated by {}: pass --sep {}",
+            sep_name(opts.separator),
+            sep_name(sep),
+            sep_name(sep)
+        ),
+    ))
+}
+
+/// For a file whose first line (after `skip_rows`) is a single field with `opts.separator`:
+/// another likely separator (`,` `;` tab `|`) that splits that line into two or more fields,
+/// and the next line, when there is one, into as many; the one giving the most fields, with
+/// their count. `None` when no separator fits (a file that really has one column).
+///
+/// ```
+/// use kindling_tabular::read::{ReadOptions, separator_hint};
+/// let p = std::env::temp_dir().join(format!("kindling-sep-hint-{}.csv", std::process::id()));
+/// std::fs::write(&p, "a;b;c\n1;2;3\n").unwrap();
+/// assert_eq!(separator_hint(&p, &ReadOptions::default()), Some((b';', 3)));
+/// std::fs::write(&p, "only\n1\n").unwrap();
+/// assert_eq!(separator_hint(&p, &ReadOptions::default()), None);
+/// std::fs::remove_file(p).unwrap();
+/// ```
+pub fn separator_hint(path: &Path, opts: &ReadOptions) -> Option<(u8, usize)> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path).ok()?;
+    let mut lines = std::io::BufReader::new(file).lines().skip(opts.skip_rows).map_while(|l| l.ok()).filter(|l| !l.trim().is_empty());
+    let first = lines.next()?;
+    if count_fields(&first, opts.separator) != 1 {
+        return None;
+    }
+    let second = lines.next();
+    // Reversed so that, of separators giving as many fields, the likelier (earlier) one wins.
+    LIKELY_SEPARATORS
+        .into_iter()
+        .rev()
+        .filter(|&sep| sep != opts.separator)
+        .map(|sep| (sep, count_fields(&first, sep)))
+        .filter(|&(sep, n)| n >= 2 && second.as_ref().is_none_or(|l| count_fields(l, sep) == n))
+        .max_by_key(|&(_, n)| n)
 }
 
 fn count_fields(line: &str, sep: u8) -> usize {

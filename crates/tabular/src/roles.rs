@@ -114,9 +114,12 @@ pub fn resolve(
         Some(t) => t.to_string(),
         None => table.names.last().cloned().ok_or_else(|| Error::Data("the table has no columns".into()))?,
     };
-    let target_col = table.require(&target)?;
-    for c in cat.iter().flatten().chain(cont.iter().flatten()) {
-        table.require(c)?;
+    let target_col = table.get(&target).ok_or_else(|| Error::Data(table.missing(&format!("--target column '{target}'"), &target)))?;
+    let flagged = cat.iter().flatten().map(|c| ("--cat", c)).chain(cont.iter().flatten().map(|c| ("--cont", c)));
+    for (flag, c) in flagged {
+        if table.get(c).is_none() {
+            return Err(Error::Data(table.missing(&format!("{flag} column '{c}'"), c)));
+        }
         if *c == target {
             return Err(Error::invalid("columns", format!("'{c}' is the target and cannot also be an input")));
         }
@@ -204,7 +207,13 @@ mod tests {
     #[test]
     fn clear_errors() {
         let err = resolve(&table(), Some("salary"), None, None, None).unwrap_err().to_string();
-        assert!(err.contains("'salary'") && err.contains("age, grade"), "{err}");
+        assert!(err.contains("--target column 'salary'") && err.contains("age, grade"), "{err}");
+        let err = resolve(&table(), Some("Y"), None, None, None).unwrap_err().to_string();
+        assert!(err.contains("did you mean 'y'?"), "{err}");
+        let err = resolve(&table(), Some("y"), Some(vec!["cty".into()]), None, None).unwrap_err().to_string();
+        assert!(err.starts_with("--cat column 'cty' does not exist (did you mean 'city'?)"), "{err}");
+        let err = resolve(&table(), Some("y"), None, Some(vec!["Income".into()]), None).unwrap_err().to_string();
+        assert!(err.starts_with("--cont column 'Income' does not exist (did you mean 'income'?)"), "{err}");
         let err = resolve(&table(), None, None, Some(vec!["city".into()]), None).unwrap_err().to_string();
         assert!(err.contains("holds text"), "{err}");
         assert!(resolve(&table(), Some("y"), Some(vec!["y".into()]), None, None).is_err());

@@ -123,9 +123,18 @@ impl Table {
         Some(self.columns.remove(i))
     }
 
-    /// The column `name`, or an error listing the columns there are.
+    /// The column `name`, or an error naming the closest columns ("did you mean …?") and
+    /// listing the columns there are.
     pub fn require(&self, name: &str) -> kindling_core::Result<&Column> {
-        self.get(name).ok_or_else(|| kindling_core::Error::MissingColumn { name: name.into(), available: self.names.join(", ") })
+        self.get(name).ok_or_else(|| kindling_core::Error::Data(self.missing(&format!("column '{name}'"), name)))
+    }
+
+    /// `WHAT does not exist` for a column `name` that is not in the table, with the closest
+    /// columns and the list of all of them: `what` names it as the user gave it (`--cat
+    /// column 'colour'`).
+    pub fn missing(&self, what: &str, name: &str) -> String {
+        let hint = crate::suggest::did_you_mean(name, &self.names).map(|h| format!(" ({h})")).unwrap_or_default();
+        format!("{what} does not exist{hint}; the columns are: {}", self.names.join(", "))
     }
 }
 
