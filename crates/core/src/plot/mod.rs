@@ -78,6 +78,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec<'_>, series: &[Series<'_>], mark
     }
     let pad = ((y1 - y0) * 0.05).max(1e-9);
     let (y0, y1) = (y0 - pad, y1 + pad);
+    let legend = emptiest_corner(pts(), (x0, x1), (y0, y1), spec.log_x);
     let (w, h) = (800u32, 500u32);
     let mut buf = vec![0u8; (w * h * 3) as usize];
     {
@@ -95,7 +96,7 @@ pub fn line_chart(path: &Path, spec: &ChartSpec<'_>, series: &[Series<'_>], mark
                 .x_label_formatter(&|v| format!("{v:.0e}"))
                 .draw()
                 .map_err(|e| draw(&e))?;
-            draw_series(&mut chart, series, markers, font).map_err(|e| draw(&e))?;
+            draw_series(&mut chart, series, markers, font, legend.clone()).map_err(|e| draw(&e))?;
         } else {
             // Counts (batches, epochs) get integer ticks: `200`, not `200.0`.
             let integral = series.iter().flat_map(|s| s.points.iter()).all(|(x, _)| x.fract() == 0.0);
@@ -107,11 +108,31 @@ pub fn line_chart(path: &Path, spec: &ChartSpec<'_>, series: &[Series<'_>], mark
                 mesh.x_label_formatter(&int_label);
             }
             mesh.draw().map_err(|e| draw(&e))?;
-            draw_series(&mut chart, series, markers, font).map_err(|e| draw(&e))?;
+            draw_series(&mut chart, series, markers, font, legend.clone()).map_err(|e| draw(&e))?;
         }
         root.present().map_err(|e| draw(&e))?;
     }
     save_rgb_png(path, &buf, w, h)
+}
+
+/// The corner of the plot the legend covers the fewest points in (of the quarter-width,
+/// third-height box at each corner; ties in the order upper right, upper left, lower left,
+/// lower right), so that the legend never hides the curve's ends or a marker where it can help
+/// it: an lr_find curve rises at its right end, where plotters' default corner is.
+fn emptiest_corner<'p>(points: impl Iterator<Item = &'p (f64, f64)>, (x0, x1): (f64, f64), (y0, y1): (f64, f64), log_x: bool) -> SeriesLabelPosition {
+    let fx = |x: f64| if log_x { x.max(f64::MIN_POSITIVE).ln() } else { x };
+    let (lx0, lx1) = (fx(x0), fx(x1));
+    let mut counts = [0usize; 4];
+    for &(x, y) in points {
+        let u = (fx(x) - lx0) / (lx1 - lx0).max(1e-12);
+        let v = (y - y0) / (y1 - y0).max(1e-12);
+        let (left, right, low, high) = (u < 0.3, u > 0.7, v < 0.4, v > 0.6);
+        for (i, hit) in [right && high, left && high, left && low, right && low].into_iter().enumerate() {
+            counts[i] += usize::from(hit);
+        }
+    }
+    let best = (0..4).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
+    [SeriesLabelPosition::UpperRight, SeriesLabelPosition::UpperLeft, SeriesLabelPosition::LowerLeft, SeriesLabelPosition::LowerRight][best].clone()
 }
 
 /// A chart with kindling's caption, margins and label areas.
@@ -121,12 +142,14 @@ fn chart_builder<'a, 'b>(root: &'a DrawingArea<BitMapBackend<'b>, Shift>, title:
     b
 }
 
-/// Draws the lines, the markers and the legend on a chart whose x axis is linear or logarithmic.
+/// Draws the lines, the markers and the legend (at `legend`) on a chart whose x axis is linear
+/// or logarithmic.
 fn draw_series<'a, X>(
     chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
     series: &[Series<'_>],
     markers: &[Marker<'_>],
     font: FontDesc<'_>,
+    legend: SeriesLabelPosition,
 ) -> std::result::Result<(), String>
 where
     X: Ranged<ValueType = f64>,
@@ -153,7 +176,7 @@ where
             .label(m.label)
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
     }
-    chart.configure_series_labels().label_font(font).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| e.to_string())
+    chart.configure_series_labels().position(legend).label_font(font).background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| e.to_string())
 }
 
 /// Encodes an RGB buffer as PNG and writes it atomically.
@@ -201,4 +224,21 @@ pub fn scatter_labeled(path: &Path, spec: &ChartSpec<'_>, points: &[(f64, f64, S
         root.present().map_err(|e| draw(&e))?;
     }
     save_rgb_png(path, &buf, w, h)
+}
+
+#[cfg(test)]
+mod legend_tests {
+    use super::*;
+
+    #[test]
+    fn the_legend_goes_where_the_curve_is_not() {
+        // An lr_find curve: high on the left, a dip, then a sharp rise on the right.
+        let pts: Vec<(f64, f64)> = (0..100).map(|i| {
+            let lr = 1e-7 * 10f64.powf(i as f64 * 8.0 / 99.0);
+            (lr, if i < 80 { 2.3 - i as f64 * 0.01 } else { 1.5 + (i - 80) as f64 * 0.3 })
+        }).collect();
+        let pos = emptiest_corner(pts.iter(), (1e-7, 10.0), (1.4, 7.5), true);
+        assert!(matches!(pos, SeriesLabelPosition::LowerLeft | SeriesLabelPosition::LowerRight | SeriesLabelPosition::UpperLeft), "not over the rise");
+        assert!(!matches!(pos, SeriesLabelPosition::UpperRight));
+    }
 }
