@@ -135,6 +135,13 @@ fn cli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vision-cli"))
 }
 
+/// Fashion-MNIST's class names, which the idx files only number.
+const FASHION: &str = "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot";
+
+fn log_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
+}
+
 #[test]
 fn trains_resnet18_small_on_fashion_mnist_from_scratch_and_predicts() {
     let dir = tmp("fmnist");
@@ -142,11 +149,11 @@ fn trains_resnet18_small_on_fashion_mnist_from_scratch_and_predicts() {
     let o = cli()
         .args(["train", "--mnist"])
         .arg(shared().join("data/fashion-mnist"))
-        .args(["--arch", "resnet18-small", "--limit-train", "192", "--limit-valid", "64", "--bs", "64", "--epochs", "1", "--lr", "3e-3", "--out"])
+        .args(["--arch", "resnet18-small", "--limit-train", "192", "--limit-valid", "64", "--bs", "64", "--epochs", "1", "--lr", "3e-3", "--class-names", FASHION, "--out"])
         .arg(&out)
         .output()
         .unwrap();
-    let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    let log = log_of(&o);
     assert!(o.status.success(), "{log}");
     assert!(log.contains("192 training and 64 validation images of 10 classes, 28×28"), "{log}");
     let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
@@ -154,41 +161,54 @@ fn trains_resnet18_small_on_fashion_mnist_from_scratch_and_predicts() {
     // `resnet18_small_learns_threes_from_sevens` does that.
     let accuracy = metrics["final"]["accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&accuracy), "{accuracy}");
-    // A real photo, converted to grey and resized as validation images are.
+    // A real photo, converted to grey and resized as validation images are: a table with a
+    // header, the image's row with its two likeliest classes.
     let o = cli().args(["predict", "--model"]).arg(out.join("model.safetensors")).args(["-k", "2"]).arg(photo("coffee.png")).output().unwrap();
     let log = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(o.status.success(), "{log}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(log.contains("coffee.png: ") && log.matches(", ").count() == 1, "{log}");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["image", "class", "prob", "class_2", "prob_2"], "{log}");
+    assert!(lines.len() == 2 && lines[1].contains("coffee.png"), "{log}");
 
-    // Interpretation with test-time augmentation: the PNGs and the text land next to the model.
-    let o = cli()
-        .args(["interpret", "--model"])
-        .arg(out.join("model.safetensors"))
-        .arg("--mnist")
-        .arg(shared().join("data/fashion-mnist"))
-        .args(["--limit-train", "192", "--limit-valid", "64", "--tta", "2", "--k", "4"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    // Interpretation needs only the model: the data (data.json in the run folder), the class
+    // names (the model file), the split and its seed and limits are the run's. With test-time
+    // augmentation, the PNGs and the text land next to the model.
+    let o = cli().args(["interpret", "--model"]).arg(out.join("model.safetensors")).args(["--tta", "2", "-k", "4"]).output().unwrap();
+    let log = log_of(&o);
     assert!(o.status.success(), "{log}");
+    assert!(log.contains("data as trained on") && log.contains("--mnist"), "{log}");
     assert!(log.contains("64 validation images, accuracy") && log.contains("(TTA, 2 passes)"), "{log}");
+    assert!(log.contains("Ankle boot") && log.contains("T-shirt/top"), "the model's class names: {log}");
     let text = std::fs::read_to_string(out.join("interpretation.txt")).unwrap();
     assert!(text.contains("weighted avg") && text.contains("most confused"), "{text}");
     for png in ["confusion_matrix.png", "top_losses.png"] {
         let img = image::open(out.join(png)).unwrap();
         assert!(img.width() > 200, "{png}");
     }
-    // The model's classes must be the data's.
+    // The data named again without its class names: the idx files take the model's.
+    let o = cli().args(["interpret", "--model"]).arg(out.join("model.safetensors")).arg("--mnist").arg(shared().join("data/fashion-mnist")).output().unwrap();
+    let log = log_of(&o);
+    assert!(o.status.success() && log.contains("64 validation images") && log.contains("Ankle boot"), "{log}");
+    // Other class names than the model's are refused.
     let o = cli()
         .args(["interpret", "--model"])
         .arg(out.join("model.safetensors"))
         .arg("--mnist")
         .arg(shared().join("data/fashion-mnist"))
-        .args(["--limit-train", "192", "--limit-valid", "64", "--class-names", "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"])
+        .args(["--class-names", "0,1,2,3,4,5,6,7,8,9"])
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("was trained on the classes [0, 1, 2"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("was trained on the classes [T-shirt/top, Trouser"), "{}", String::from_utf8_lossy(&o.stderr));
+    // A model alone in a folder, without its run's data.json, needs the data named.
+    std::fs::create_dir_all(dir.join("alone")).unwrap();
+    std::fs::copy(out.join("model.safetensors"), dir.join("alone/model.safetensors")).unwrap();
+    let o = cli().args(["interpret", "--model"]).arg(dir.join("alone/model.safetensors")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success() && err.contains("data.json") && err.contains("--mnist DIR") && !err.contains("panicked"), "{err}");
+    // interpret offers no flag it ignores: augmentation is the run's.
+    let o = cli().args(["interpret", "--model"]).arg(out.join("model.safetensors")).arg("--no-aug").output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--no-aug"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -197,17 +217,27 @@ fn show_batch_and_lr_find_write_their_pngs() {
     let dir = tmp("show");
     let fm = shared().join("data/fashion-mnist");
     let names = "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot";
-    let o = cli().args(["show-batch", "--mnist"]).arg(&fm).args(["--limit-train", "64", "--limit-valid", "16", "--n", "9", "--class-names", names, "--out"]).arg(dir.join("batch.png")).output().unwrap();
+    let o = cli()
+        .args(["show-batch", "--mnist"])
+        .arg(&fm)
+        .args(["--limit-train", "64", "--limit-valid", "16", "-n", "9", "--max-rotate", "30", "--flip-vert", "--class-names", names, "--out"])
+        .arg(dir.join("batch.png"))
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let img = image::open(dir.join("batch.png")).unwrap().to_rgb8();
     // 3 columns of 128-pixel pictures
     assert_eq!(img.width(), 3 * 138 + 10);
     let o = cli().args(["show-batch", "--mnist"]).arg(&fm).args(["--class-names", "a,b", "--out"]).arg(dir.join("x.png")).output().unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("2 names for 10 classes"));
+    // --pretrained is a weights file everywhere; show-batch has none.
+    let o = cli().args(["show-batch", "--mnist"]).arg(&fm).arg("--pretrained").arg(dir.join("x.png")).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--pretrained"));
+    // lr-find sweeps the model train fits: the same weight decay, loss and MixUp.
     let o = cli()
         .args(["lr-find", "--mnist"])
         .arg(&fm)
-        .args(["--arch", "resnet18-small", "--limit-train", "256", "--limit-valid", "16", "--bs", "16", "--num-it", "12", "--out"])
+        .args(["--arch", "resnet18-small", "--limit-train", "256", "--limit-valid", "16", "--bs", "16", "--num-it", "12", "--wd", "0.1", "--label-smoothing", "0.1", "--mixup", "0.4", "--out"])
         .arg(dir.join("lr"))
         .output()
         .unwrap();
@@ -276,8 +306,9 @@ fn predicts_photos_straight_from_imagenet_weights() {
     let o = cli().args(["predict", "--arch", "efficientnet-lite0", "--pretrained"]).arg(&weights).arg(photo("coffee.png")).arg(photo("camera.png")).output().unwrap();
     let log = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(o.status.success(), "{log}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(log.contains("coffee.png: espresso 0.95"), "{log}");
-    assert!(log.contains("camera.png: tripod 0.94"), "{log}");
+    let row = |name: &str| log.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no row for {name}: {log}")).split_whitespace().skip(1).take(2).collect::<Vec<_>>().join(" ");
+    assert!(row("coffee.png").starts_with("espresso 0.95"), "{log}");
+    assert!(row("camera.png").starts_with("tripod 0.94"), "{log}");
     // A class list that does not fit the weights is refused, naming the file.
     let dir = tmp("classes");
     std::fs::create_dir_all(&dir).unwrap();
@@ -285,8 +316,10 @@ fn predicts_photos_straight_from_imagenet_weights() {
     let o = cli().args(["predict", "--pretrained"]).arg(&weights).arg("--classes").arg(dir.join("classes.txt")).arg(photo("coffee.png")).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(!o.status.success() && err.contains("efficientnet_lite0.safetensors") && err.contains("fc"), "{err}");
-    // Neither a model nor weights: a usage error.
-    assert!(!cli().args(["predict"]).arg(photo("coffee.png")).output().unwrap().status.success());
+    // Neither a model nor weights: the error names both routes.
+    let o = cli().args(["predict"]).arg(photo("coffee.png")).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success() && err.contains("--model FILE") && err.contains("--arch ARCH --pretrained FILE") && err.contains("efficientnet_lite0.safetensors"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -446,4 +479,185 @@ fn limit_valid_and_labels_csv_act_on_image_folders() {
     let (h, _) = kindling_core::export::read(&dir.join("b/model.safetensors")).unwrap();
     assert_eq!(h.classes, vec!["kitty", "puppy"]);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The labels of the shared photos the README fine-tunes on (`living` or `made`).
+fn photo_labels() -> PathBuf {
+    kindling_tests::repo_root().join("crates/vision/examples/photos-labels.csv")
+}
+
+/// A small from-scratch run on the committed 3-vs-7 sample with `extra` flags; the metrics.
+fn train_digits(dir: &Path, out: &str, extra: &[&str]) -> serde_json::Value {
+    let o = cli()
+        .args(["train", "--mnist"])
+        .arg(kindling_tests::repo_root().join("datasets/mnist-3-7"))
+        .args(["--arch", "resnet18-small", "--limit-train", "64", "--limit-valid", "32", "--bs", "16", "--epochs", "1", "--seed", "3", "--out"])
+        .arg(dir.join(out))
+        .args(extra)
+        .output()
+        .unwrap();
+    let log = log_of(&o);
+    assert!(o.status.success(), "{log}");
+    serde_json::from_str(&std::fs::read_to_string(dir.join(out).join("metrics.json")).unwrap()).unwrap()
+}
+
+/// `--wd`, `--label-smoothing`, `--mixup` and the `aug_transforms` parameters act: the run
+/// records its augmentation, MixUp's draws repeat for a seed, and the regularised run differs
+/// from the plain one.
+#[test]
+fn fastai_regularisation_and_augmentation_flags_act() {
+    let dir = tmp("regularise");
+    let flags = ["--wd", "0.05", "--label-smoothing", "0.1", "--mixup", "0.4", "--max-rotate", "5", "--max-zoom", "1.2", "--max-warp", "0.1", "--max-lighting", "0.3", "--flip-vert"];
+    let a = train_digits(&dir, "a", &flags);
+    let b = train_digits(&dir, "b", &flags);
+    let plain = train_digits(&dir, "plain", &["--max-rotate", "5", "--max-zoom", "1.2", "--max-warp", "0.1", "--max-lighting", "0.3", "--flip-vert"]);
+    let loss = |m: &serde_json::Value, k: &str| m["final"][k].as_f64().unwrap();
+    assert!(loss(&a, "train_loss").is_finite() && loss(&a, "valid_loss").is_finite());
+    assert_eq!((loss(&a, "train_loss"), loss(&a, "valid_loss")), (loss(&b, "train_loss"), loss(&b, "valid_loss")), "the same seed mixes the same images");
+    assert_ne!(loss(&a, "train_loss"), loss(&plain, "train_loss"), "smoothing and MixUp change the training loss");
+    let note: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("a/data.json")).unwrap()).unwrap();
+    let aug = &note["augment"];
+    for (key, want) in [("max_rotate", 5.0), ("max_zoom", 1.2), ("max_warp", 0.1), ("max_lighting", 0.3)] {
+        assert!((aug[key].as_f64().unwrap() - want).abs() < 1e-6, "{key}: {note}");
+    }
+    assert_eq!(aug["flip_vert"].as_bool(), Some(true), "{note}");
+    assert!(note["source"]["mnist"].as_str().unwrap().ends_with("mnist-3-7") && Path::new(note["source"]["mnist"].as_str().unwrap()).is_absolute(), "{note}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `--freeze-epochs` and `--lr START:STOP` give fastai's fine_tune schedules: the frozen epochs
+/// first, then the unfrozen ones with the body at START and the head at STOP.
+#[test]
+fn freeze_epochs_and_discriminative_rates_shape_fine_tune() {
+    let dir = tmp("slice");
+    let run = |out: &str, extra: &[&str]| -> (Vec<u64>, String) {
+        let o = cli()
+            .args(["train", "--images"])
+            .arg(shared().join("data/photos"))
+            .arg("--labels-csv")
+            .arg(photo_labels())
+            .args(["--arch", "resnet18", "--pretrained"])
+            .arg(shared().join("models/resnet18-torchvision-random/resnet18.pth"))
+            .args(["--size", "32", "--bs", "2", "--valid-pct", "0.3", "--out"])
+            .arg(dir.join(out))
+            .args(extra)
+            .output()
+            .unwrap();
+        let log = log_of(&o);
+        assert!(o.status.success(), "{log}");
+        assert!(log.contains("7 training and 2 validation images of 2 classes"), "{log}");
+        let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(out).join("metrics.json")).unwrap()).unwrap();
+        let fits = metrics["epochs"].as_array().unwrap().iter().map(|e| e["fit"].as_u64().unwrap()).collect();
+        let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(out).join("checkpoint/state.json")).unwrap()).unwrap();
+        (fits, state["plan"].as_str().unwrap().to_string())
+    };
+    let (fits, plan) = run("slice", &["--freeze-epochs", "2", "--lr", "1e-5:1e-3"]);
+    assert_eq!(fits, vec![0, 0, 1], "two frozen epochs, then one unfrozen");
+    assert!(plan.contains("lr_max=[1e-5, 0.001]"), "slice(1e-5, 1e-3) over body and head: {plan}");
+    let (fits, plan) = run("none-frozen", &["--freeze-epochs", "0"]);
+    assert_eq!(fits, vec![0], "no frozen epoch");
+    assert!(plan.contains("lr_max=[1e-5, 0.001]"), "fine_tune's default: base_lr 2e-3 halved, the body 100 times lower: {plan}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Flags that cannot act, and values fastai would not take, are refused by name before anything
+/// is trained or written.
+#[test]
+fn training_flags_that_cannot_act_are_refused_by_name() {
+    use kindling_tests::bad_input::fails;
+    let dir = tmp("refuse");
+    let data = kindling_tests::repo_root().join("datasets/mnist-3-7");
+    let cases: [(&[&str], &[&str]); 10] = [
+        (&["--lr", "1e-5:1e-3"], &["--lr", "one group", "--pretrained"]),
+        (&["--freeze-epochs", "2"], &["--freeze-epochs", "--pretrained"]),
+        (&["--lr", "1e-3:1e-5"], &["--lr", "START must not exceed STOP"]),
+        (&["--no-aug", "--max-zoom", "1.2"], &["--no-aug", "--max-zoom"]),
+        (&["--max-zoom", "0.5"], &["--max-zoom", "below 1"]),
+        (&["--max-lighting", "1"], &["--max-lighting"]),
+        (&["--max-rotate", "-5"], &["--max-rotate"]),
+        (&["--label-smoothing", "1"], &["--label-smoothing"]),
+        (&["--mixup", "0"], &["--mixup"]),
+        (&["--wd", "-0.1"], &["--wd"]),
+    ];
+    for (extra, names) in cases {
+        let mut c = cli();
+        c.args(["train", "--mnist"]).arg(&data).args(["--arch", "resnet18-small", "--out"]).arg(dir.join("run")).args(extra);
+        fails(c, &[&data], names);
+        assert!(!dir.join("run").exists(), "{extra:?}: nothing is written");
+    }
+    // A flat folder of photos has no labels: the error says how to give them.
+    let mut c = cli();
+    c.args(["train", "--images"]).arg(shared().join("data/photos")).arg("--out").arg(dir.join("run"));
+    fails(c, &[&shared().join("data/photos")], &["no class folders", "--label-regex", "--labels-csv", "predict --model"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `predict` reads folders (a flat folder of photos too), prints a table with headers or CSV or
+/// JSON, writes a new file with --out and never replaces one; no images is an error.
+#[test]
+fn predict_reads_folders_and_writes_tables_a_script_can_read() {
+    use kindling_tests::bad_input::fails;
+    let dir = tmp("predict");
+    let weights = shared().join("models/efficientnet-lite0/efficientnet_lite0.safetensors");
+    let predict = || {
+        let mut c = cli();
+        c.args(["predict", "--arch", "efficientnet-lite0", "--pretrained"]).arg(&weights);
+        c
+    };
+    let o = predict().arg(shared().join("data/photos")).args(["--format", "csv", "-n", "2"]).output().unwrap();
+    let csv = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{csv}{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "image,class,prob,class_2,prob_2");
+    assert_eq!(lines.len(), 10, "a header and the 9 photos: {csv}");
+    assert!(lines.iter().any(|l| l.contains("coffee.png,espresso,0.95")), "{csv}");
+
+    let o = predict().arg(photo("coffee.png")).arg(photo("chelsea.png")).args(["--format", "json", "-k", "1"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["class"], "espresso");
+    assert!(rows[0]["prob"].as_f64().unwrap() > 0.9 && rows[0]["image"].as_str().unwrap().ends_with("coffee.png"), "{rows}");
+
+    let file = dir.join("preds.csv");
+    let o = predict().arg(photo("coffee.png")).args(["--format", "csv", "--out"]).arg(&file).output().unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("written to"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("image,class,prob,class_2"));
+    let mut again = predict();
+    again.arg(photo("chelsea.png")).arg("--out").arg(&file);
+    fails(again, &[&dir], &["--out", "preds.csv", "already exists"]);
+
+    // No images, with a model or with weights: refused, not a silent success.
+    let mut c = cli();
+    c.args(["predict", "--model"]).arg(dir.join("model.safetensors"));
+    fails(c, &[&dir], &["no images to predict"]);
+    let mut c = predict();
+    c.arg("--format").arg("json");
+    fails(c, &[&dir], &["no images to predict"]);
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let mut c = predict();
+    c.arg(dir.join("empty"));
+    fails(c, &[&dir], &["empty", "no images in this folder"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `--wd` reaches the optimizer: fastai's 0.01 by default, decoupled, the given value otherwise.
+#[test]
+fn weight_decay_reaches_the_optimizer() {
+    use kindling_core::data::Splits;
+    use kindling_vision::data::resize::ResizeMethod;
+    use kindling_vision::data::{Normalize, Preprocessing, VisionData};
+    use kindling_vision::learner::{LearnerOptions, VisionModelConfig, vision_learner, vision_learner_with};
+
+    let items = std::sync::Arc::new(LabelledItems::from_csv(&photo_labels(), &shared().join("data/photos")).unwrap());
+    let splits = Splits::new(9, vec![0, 1, 5, 6], vec![2, 7], vec![], true).unwrap();
+    let pre = Preprocessing { size: 16, method: ResizeMethod::Squish, channels: 3, normalize: Normalize::imagenet() };
+    let data = VisionData { items, splits, pre, augment: None };
+    let device = Device::flex();
+    let dls = data.dataloaders(2, 0, &device).unwrap();
+    let config = VisionModelConfig::scratch(ResNetConfig::resnet18(2));
+    let default = vision_learner(&config, None, &dls, &device).unwrap();
+    assert_eq!((default.optimizer().config().wd, default.optimizer().config().decouple_wd), (0.01, true));
+    let opts = LearnerOptions { wd: 0.05, label_smoothing: 0.1 };
+    assert_eq!(vision_learner_with(&config, None, &dls, &device, &opts).unwrap().optimizer().config().wd, 0.05);
 }

@@ -19,7 +19,7 @@ use crate::learner::{collab_learner, default_config};
 use crate::model::CollabModelConfig;
 use crate::output::{Cell, Format, OutputArgs, Table, note, write_new};
 use crate::pca::pca;
-use crate::plot::labeled_scatter;
+use kindling_core::plot::labeled_scatter;
 use crate::predict::{CollabPredictor, export_collab};
 use crate::ratings::{RatingColumns, Ratings};
 use crate::source::{RatingsSource, separator};

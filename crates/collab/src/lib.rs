@@ -9,7 +9,7 @@
 //! - [`data`]: splits, encoding and loaders of [`CollabBatch`]es;
 //! - [`model`]: `EmbeddingDotBias` and `EmbeddingNN`; [`learner`]: `collab_learner`;
 //! - [`predict`]: export, predictions, recommendations, similar items (found by id or title,
-//!   with "did you mean" from [`suggest`]); [`pca`] and [`plot`] for the maps;
+//!   with "did you mean" from [`suggest`]); [`pca`] for the maps (drawn by core's `plot::labeled_scatter`);
 //! - [`interpret`]: the worst-predicted validation ratings, the split rebuilt from the model
 //!   file's [`source`] record; [`titles`] to name items; [`output`] for tables a script can read.
 
@@ -19,9 +19,8 @@ pub mod datasets;
 pub mod interpret;
 pub mod learner;
 pub mod model;
-pub mod output;
+pub use kindling_core::output;
 pub mod pca;
-pub mod plot;
 pub mod predict;
 pub mod ratings;
 pub mod source;

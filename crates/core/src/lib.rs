@@ -33,6 +33,7 @@ pub mod learner;
 pub mod metrics;
 pub mod nn;
 pub mod optim;
+pub mod output;
 pub mod plot;
 pub mod schedule;
 pub mod seed;

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use kindling_core::data::DataLoaders;
-use kindling_core::learner::{CrossEntropyLoss, Learner, TaskModel};
+use kindling_core::learner::{Learner, TaskModel};
 use kindling_core::metrics::{Accuracy, ErrorRate};
 use kindling_core::optim::{OptimizerConfig, ParamGroups};
 use kindling_core::Result;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::ImageBatch;
 use crate::head::{Head, HeadConfig};
+use crate::loss::LabelSmoothingCrossEntropy;
 use crate::models::{ArchConfig, Body};
 
 /// A model's architecture; stored in exported models.
@@ -69,21 +70,50 @@ impl TaskModel<ImageBatch> for VisionModel {
     }
 }
 
+/// What `vision_learner` takes besides the model and data: fastai's `wd` and the loss.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LearnerOptions {
+    /// Weight decay, decoupled (fastai's default for Adam: 0.01).
+    pub wd: f64,
+    /// Label smoothing's `eps` (0: plain cross-entropy). The loss also takes MixUp's soft
+    /// targets, whatever `eps`.
+    pub label_smoothing: f64,
+}
+
+impl Default for LearnerOptions {
+    fn default() -> Self {
+        Self { wd: 0.01, label_smoothing: 0.0 }
+    }
+}
+
 /// A learner for `config`: with a head, the body's weights come from `pretrained` (a torchvision
 /// checkpoint) when given, and the body and head are two parameter groups, so `freeze` and
-/// `fine_tune` work as in fastai; metrics are accuracy and error rate.
+/// `fine_tune` work as in fastai; metrics are accuracy and error rate. fastai's defaults:
+/// Adam with weight decay 0.01, cross-entropy.
 pub fn vision_learner(
     config: &VisionModelConfig,
     pretrained: Option<&Path>,
     dls: &DataLoaders<(crate::data::Image, usize), ImageBatch>,
     device: &Device,
 ) -> Result<Learner<VisionModel, ImageBatch>> {
+    vision_learner_with(config, pretrained, dls, device, &LearnerOptions::default())
+}
+
+/// [`vision_learner`] with its weight decay and loss set by `opts` (the loss is
+/// [`LabelSmoothingCrossEntropy`], which also takes the soft targets of MixUp batches).
+pub fn vision_learner_with(
+    config: &VisionModelConfig,
+    pretrained: Option<&Path>,
+    dls: &DataLoaders<(crate::data::Image, usize), ImageBatch>,
+    device: &Device,
+    opts: &LearnerOptions,
+) -> Result<Learner<VisionModel, ImageBatch>> {
     let mut model = config.init(device);
     if let Some(path) = pretrained {
         model.body = model.body.load_pretrained(path, true)?;
     }
     let groups = if config.head.is_some() { ParamGroups::by_prefix(&["body"]) } else { ParamGroups::single() };
-    Ok(Learner::new(model, dls, CrossEntropyLoss)
-        .with_optimizer(OptimizerConfig::adam(), groups)
+    Ok(Learner::new(model, dls, LabelSmoothingCrossEntropy::new(opts.label_smoothing))
+        .with_optimizer(OptimizerConfig::adam().with_wd(opts.wd), groups)
         .with_metrics(vec![Box::new(Accuracy::default()), Box::new(ErrorRate::default())]))
 }

@@ -13,7 +13,10 @@
 //!   MNIST-sized images;
 //! - [`interpret`]: `show_batch`, the confusion matrix and top losses of a trained model;
 //! - [`head`]: fastai's `create_head` (concat pooling, BatchNorm, dropout, linear layers), the
-//!   head `vision_learner` puts on a pretrained body.
+//!   head `vision_learner` puts on a pretrained body;
+//! - [`loss`]: fastai's `LabelSmoothingCrossEntropy` (also taking MixUp's soft targets);
+//!   [`mixup`]: fastai's `MixUp` as a batch transform; [`output`]: `--format table|csv|json`.
+//!   The three are meant to move to `kindling-core`.
 
 pub mod check;
 pub mod cli;
@@ -22,5 +25,8 @@ pub mod datasets;
 pub mod head;
 pub mod interpret;
 pub mod learner;
+pub mod loss;
+pub mod mixup;
 pub mod models;
+pub use kindling_core::output;
 pub mod predict;

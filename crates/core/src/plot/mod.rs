@@ -12,9 +12,11 @@ use crate::error::{Error, Result};
 
 mod confusion;
 mod grid;
+mod scatter;
 
 pub use confusion::confusion_matrix;
 pub use grid::{GridCell, image_grid};
+pub use scatter::{MAX_LABEL, labeled_scatter, place_label, tick_label};
 
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
@@ -188,43 +190,6 @@ pub fn save_rgb_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> Result<()> {
     crate::io::write_atomic(path, &png)
 }
 
-/// Draws labelled points as an 800×800 PNG at `path` (a PCA map of embeddings, say).
-pub fn scatter_labeled(path: &Path, spec: &ChartSpec<'_>, points: &[(f64, f64, String)]) -> Result<()> {
-    ensure_font();
-    if points.is_empty() {
-        return Err(Error::Data(format!("{}: nothing to plot", path.display())));
-    }
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (x, y, _) in points {
-        x0 = x0.min(*x);
-        x1 = x1.max(*x);
-        y0 = y0.min(*y);
-        y1 = y1.max(*y);
-    }
-    let (px, py) = (((x1 - x0) * 0.1).max(1e-6), ((y1 - y0) * 0.05).max(1e-6));
-    let (w, h) = (900u32, 800u32);
-    let mut buf = vec![0u8; (w * h * 3) as usize];
-    {
-        let draw = |e: &dyn std::fmt::Display| Error::Data(format!("{}: drawing failed: {e}", path.display()));
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| draw(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(spec.title, (FONT_FAMILY, 22))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(65)
-            .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))
-            .map_err(|e| draw(&e))?;
-        chart.configure_mesh().x_desc(spec.x_label).y_desc(spec.y_label).label_style((FONT_FAMILY, 14)).draw().map_err(|e| draw(&e))?;
-        chart
-            .draw_series(points.iter().map(|(x, y, label)| {
-                EmptyElement::at((*x, *y)) + Circle::new((0, 0), 3, BLUE.filled()) + Text::new(label.clone(), (5, -5), (FONT_FAMILY, 12).into_font())
-            }))
-            .map_err(|e| draw(&e))?;
-        root.present().map_err(|e| draw(&e))?;
-    }
-    save_rgb_png(path, &buf, w, h)
-}
 
 #[cfg(test)]
 mod legend_tests {

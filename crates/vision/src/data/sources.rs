@@ -101,6 +101,15 @@ impl LabelledItems {
             empty.sort();
             return Err(Error::Data(format!("{}: these class folders hold no image: {}", dir.display(), empty.join(", "))));
         }
+        if !files.is_empty() && files.iter().all(|f| f.parent() == Some(dir)) {
+            return Err(Error::Data(format!(
+                "{}: the images lie directly in this folder, with no class folders to label them: put each class's images in a folder of its own ({}/cat/…, {}/dog/…), label them by file name with --label-regex, or list `file,label` in a --labels-csv (to classify unlabelled images with a trained model, use `predict --model FILE {}`)",
+                dir.display(),
+                dir.display(),
+                dir.display(),
+                dir.display()
+            )));
+        }
         let items = files
             .into_iter()
             .map(|f| {

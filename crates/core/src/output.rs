@@ -2,15 +2,14 @@
 //! aligned table with headers (long text cut with `…`), as CSV (RFC 4180 quoting, nothing cut)
 //! or as JSON (an array of objects, numbers as numbers), to stdout or to a file written
 //! atomically that never replaces an existing one unless asked.
-//!
-//! Meant to move to `kindling-core` (vision's `predict` and every `interpret` want the same
-//! `--format table|csv|json` and `--out FILE`); it lives here until then.
+//! Used by every command that lists results (`recommend`, `similar`, `analyze`, `interpret`,
+//! vision's `predict`), so that `--format table|csv|json` and `--out FILE` act alike everywhere.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use kindling_core::{Error, Result};
+use crate::{Error, Result};
 use serde_json::Value;
 
 /// How a table is written.
@@ -87,7 +86,7 @@ pub struct Table {
 /// `s` cut to `width` characters, the last one `…`, when longer.
 ///
 /// ```
-/// use kindling_collab::output::truncate;
+/// use kindling_core::output::truncate;
 /// assert_eq!(truncate("Dragon Ball Z", 8), "Dragon …");
 /// assert_eq!(truncate("Heat", 8), "Heat");
 /// ```
@@ -242,7 +241,7 @@ pub fn write_new(path: &Path, bytes: &[u8], overwrite: bool, flag: &str) -> Resu
     if path.exists() && !overwrite {
         return Err(Error::invalid(flag, format!("{} already exists: pass --overwrite to replace it, or choose another file", path.display())));
     }
-    kindling_core::io::write_atomic(path, bytes)
+    crate::io::write_atomic(path, bytes)
 }
 
 #[cfg(test)]

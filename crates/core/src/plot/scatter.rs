@@ -1,16 +1,12 @@
 //! A map of labelled points (chapter 8's PCA of item factors) whose labels stay inside the
 //! frame — a label that would cross an edge is drawn on the point's other side — and whose
 //! tick labels never read `-0.0`.
-//!
-//! Meant to move to `kindling-core` in place of `kindling_core::plot::scatter_labeled`, which
-//! draws every label to the upper right of its point (cut off at the right and top edges) and
-//! prints plotters' default ticks.
 
 use std::ops::Range;
 use std::path::Path;
 
-use kindling_core::plot::{ChartSpec, FONT_FAMILY, ensure_font, save_rgb_png};
-use kindling_core::{Error, Result};
+use super::{ChartSpec, FONT_FAMILY, ensure_font, save_rgb_png};
+use crate::{Error, Result};
 use plotters::prelude::*;
 
 use crate::output::truncate;
@@ -27,7 +23,7 @@ const GAP: i32 = 5;
 /// the frame.
 ///
 /// ```
-/// use kindling_collab::plot::place_label;
+/// use kindling_core::plot::place_label;
 /// let area = (0..100, 0..100);
 /// assert_eq!(place_label((10, 50), (30, 10), &area), (15, 35));
 /// // At the right edge the label goes to the left; at the top, below.
@@ -59,7 +55,7 @@ fn tick_decimals(span: f64) -> usize {
 /// A tick label with `decimals` decimals, never a negative zero (`-0.0` is `0.0`).
 ///
 /// ```
-/// use kindling_collab::plot::tick_label;
+/// use kindling_core::plot::tick_label;
 /// assert_eq!(tick_label(-1e-17, 1), "0.0");
 /// assert_eq!(tick_label(-0.04, 1), "0.0");
 /// assert_eq!(tick_label(-0.5, 1), "-0.5");
