@@ -1,82 +1,21 @@
 //! The README's commands stay true: every `cargo run -p kindling-… -- ARGS` line in its code
 //! blocks is parsed by that binary's own command-line definition (so a renamed or removed flag
 //! fails here, not in a new user's first hour), and the committed or shared input files it
-//! names exist. Running them all would take hours (full-size training); `cargo xtask run ch1`,
-//! `ch2` and `ch4` run the main ones end to end in CI.
+//! names exist. Running them all would take hours (full-size training); `tests/vision_readme.rs`
+//! runs the vision ones as written.
 
 use std::path::Path;
 
 use clap::Parser;
+use kindling_tests::readme::{examples, words};
 use kindling_tests::repo_root;
-
-/// The shell commands of the README's `sh` and `console` blocks, continuation lines joined,
-/// comments and prompts removed.
-fn readme_commands() -> Vec<String> {
-    let text = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
-    let (mut out, mut in_block, mut pending) = (Vec::new(), false, String::new());
-    for line in text.lines() {
-        if line.starts_with("```") {
-            in_block = !in_block && (line.contains("sh") || line.contains("console"));
-            continue;
-        }
-        if !in_block {
-            continue;
-        }
-        let line = line.strip_prefix("$ ").unwrap_or(line);
-        let line = match line.find("  #") {
-            Some(i) => &line[..i],
-            None => line,
-        };
-        if line.trim_start().starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let (body, more) = match line.trim_end().strip_suffix('\\') {
-            Some(b) => (b, true),
-            None => (line.trim_end(), false),
-        };
-        pending.push_str(body.trim());
-        pending.push(' ');
-        if !more {
-            out.push(pending.trim().to_string());
-            pending.clear();
-        }
-    }
-    out
-}
-
-/// Splits a command line as a shell would for these commands: spaces, double quotes.
-fn words(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
 
 /// Flags whose value is an input the command reads.
 const INPUT_FLAGS: [&str; 10] = ["--csv", "--ratings", "--mnist", "--path", "--text-dir", "--pretrained", "--lines", "--images", "--labels-csv", "--lm"];
 
 #[test]
 fn every_readme_command_parses_and_its_inputs_exist() {
-    let commands = readme_commands();
+    let commands: Vec<String> = examples().into_iter().map(|e| e.line).collect();
     let runs: Vec<&String> = commands.iter().filter(|c| c.starts_with("cargo run --release -p kindling-") && c.contains(" -- ")).collect();
     assert!(runs.len() >= 30, "found only {} commands in the README", runs.len());
     let root = repo_root();

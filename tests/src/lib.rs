@@ -2,6 +2,7 @@
 //! the MNIST 3-vs-7 sample as items, and a small MLP to train on it.
 
 pub mod bad_input;
+pub mod readme;
 
 use std::path::PathBuf;
 use std::sync::Arc;
