@@ -16,6 +16,7 @@
 use rayon::prelude::*;
 
 use crate::nn::flex::split_evenly;
+pub(super) use crate::nn::matmul::{View, matmul};
 
 /// The shape of one convolution: input, kernel, stride, padding and dilation (groups = 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,53 +191,6 @@ impl Scratch {
         }
         SCRATCH.with(|s| *s.borrow_mut() = scratch);
         result
-    }
-}
-
-/// A row-major matrix view: element `(r, c)` is at `ptr + r·rs + c·cs`.
-#[derive(Clone, Copy)]
-pub(super) struct View {
-    ptr: *const f32,
-    rs: isize,
-    cs: isize,
-}
-
-impl View {
-    pub(super) fn rows(s: &[f32], row_len: usize) -> Self {
-        Self { ptr: s.as_ptr(), rs: row_len as isize, cs: 1 }
-    }
-    pub(super) fn transposed(self) -> Self {
-        Self { ptr: self.ptr, rs: self.cs, cs: self.rs }
-    }
-}
-
-/// `dst[m, n] (+)= lhs[m, k] · rhs[k, n]`, `dst` row-major with rows of `ld`.
-pub(super) fn matmul(dst: &mut [f32], ld: usize, accumulate: bool, m: usize, n: usize, k: usize, lhs: View, rhs: View, par: gemm::Parallelism) {
-    assert!(m == 0 || n == 0 || (m - 1) * ld + n <= dst.len(), "matmul destination too small");
-    // SAFETY: the views were built from slices holding m×k and k×n elements at the given
-    // strides (checked by the callers' shapes), and the assert above bounds `dst`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            ld as isize,
-            accumulate,
-            lhs.ptr,
-            lhs.cs,
-            lhs.rs,
-            rhs.ptr,
-            rhs.cs,
-            rhs.rs,
-            if accumulate { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            par,
-        );
     }
 }
 
