@@ -29,6 +29,9 @@ pub enum Format {
 pub enum Cell {
     /// Text (left-aligned).
     Text(String),
+    /// A file path (left-aligned); in a table a long one is cut at its start, so that the file
+    /// name stays visible (`…/photos/coffee.png`).
+    Path(String),
     /// A whole number (right-aligned).
     Int(i64),
     /// A number shown with this many decimals (right-aligned); JSON keeps it as a number.
@@ -43,9 +46,14 @@ impl Cell {
         Cell::Text(s.into())
     }
 
+    /// A path cell, shown as [`Path::display`] does.
+    pub fn path(p: &Path) -> Self {
+        Cell::Path(p.display().to_string())
+    }
+
     fn shown(&self) -> String {
         match self {
-            Cell::Text(s) => s.clone(),
+            Cell::Text(s) | Cell::Path(s) => s.clone(),
             Cell::Int(v) => v.to_string(),
             Cell::Num(v, d) => format!("{v:.d$}"),
             Cell::Empty => String::new(),
@@ -54,7 +62,7 @@ impl Cell {
 
     fn json(&self) -> Value {
         match self {
-            Cell::Text(s) => Value::String(s.clone()),
+            Cell::Text(s) | Cell::Path(s) => Value::String(s.clone()),
             Cell::Int(v) => Value::from(*v),
             Cell::Num(v, d) => {
                 // The decimals shown, as a number (4.1234, not 4.123400192260742).
@@ -99,6 +107,23 @@ pub fn truncate(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` cut to `width` characters from its start, the first one `…`, when longer: for paths,
+/// whose end names the file.
+///
+/// ```
+/// use kindling_core::output::truncate_start;
+/// assert_eq!(truncate_start("/data/photos/coffee.png", 12), "…/coffee.png");
+/// assert_eq!(truncate_start("coffee.png", 12), "coffee.png");
+/// ```
+pub fn truncate_start(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    std::iter::once('…').chain(s.chars().skip(n - keep)).collect()
+}
+
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
@@ -126,7 +151,11 @@ impl Table {
     }
 
     fn aligned(&self) -> String {
-        let shown: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(|c| truncate(&c.shown(), MAX_TEXT_WIDTH)).collect()).collect();
+        let cut = |c: &Cell| match c {
+            Cell::Path(p) => truncate_start(p, MAX_TEXT_WIDTH),
+            c => truncate(&c.shown(), MAX_TEXT_WIDTH),
+        };
+        let shown: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(cut).collect()).collect();
         let width: Vec<usize> =
             (0..self.headers.len()).map(|k| shown.iter().map(|r| r[k].chars().count()).chain([self.headers[k].chars().count()]).max().unwrap_or(0)).collect();
         // A column is right-aligned (numbers) when every non-empty cell is a number.
@@ -264,6 +293,19 @@ mod tests {
         assert!(lines[2].starts_with("  10  Heat"), "{s}");
         // Every score ends in the same column.
         assert_eq!(lines[1].chars().count(), lines[2].chars().count());
+    }
+
+    #[test]
+    fn a_long_path_keeps_its_file_name() {
+        let long = format!("/check/{}/photos/coffee.png", "work/main/../shared/data".repeat(3));
+        let mut t = Table::new(&["image", "class"]);
+        t.push(vec![Cell::path(Path::new(&long)), Cell::text("espresso")]);
+        let s = t.render(Format::Table);
+        let row = s.lines().nth(1).unwrap();
+        assert!(row.starts_with('…') && row.contains("/photos/coffee.png  espresso"), "{s}");
+        // CSV and JSON keep the whole path.
+        assert!(t.render(Format::Csv).contains(&long));
+        assert!(t.render(Format::Json).contains(&long));
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub fn predictions(p: &VisionPredictor, images: &[PathBuf], k: usize) -> Result<
     }
     let mut table = Table::new(&headers.iter().map(String::as_str).collect::<Vec<_>>());
     for img in images {
-        let mut row = vec![Cell::Text(img.display().to_string())];
+        let mut row = vec![Cell::path(img)];
         for (class, prob) in p.top_k(img, k)? {
             row.push(Cell::Text(class));
             row.push(Cell::Num(prob as f64, 3));
