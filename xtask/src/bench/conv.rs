@@ -1,8 +1,10 @@
 //! The CPU convolution kernel layer by layer: every convolution shape of resnet18-small on
 //! 28-pixel images (the vision benchmark's network), batch 128, each of the three passes a
-//! training step runs. Shows where a step's time goes and what each path (Winograd, im2col)
-//! achieves, against one large matrix product as the attainable peak. GFLOP/s count the direct
-//! convolution's multiply-adds, so Winograd's (which does fewer) can exceed that peak.
+//! training step runs; then the forward pass of one 224×224 image through resnet18's
+//! convolutions (what the model server runs for a request with batching off). Shows where a
+//! step's time goes and what each path (Winograd, im2col) achieves, against one large matrix
+//! product as the attainable peak. GFLOP/s count the direct convolution's multiply-adds, so
+//! Winograd's (which does fewer) can exceed that peak.
 
 use std::time::Instant;
 
@@ -35,7 +37,8 @@ fn conv(batch: usize, c: usize, hw: usize, o: usize, k: usize, stride: usize) ->
     Conv2dGeometry { batch, in_channels: c, in_size: [hw, hw], out_channels: o, kernel: [k, k], stride: [stride, stride], padding: [k / 2, k / 2], dilation: [1, 1] }
 }
 
-/// One row per (shape, pass) of resnet18-small on 28-pixel images, batch 128.
+/// One row per (shape, pass) of resnet18-small on 28-pixel images, batch 128, then one per
+/// shape of resnet18's forward pass on one 224×224 image ([`resnet18_one_image_rows`]).
 pub fn resnet18_small_layers() -> Vec<Row> {
     let c = |ci, hw, o, k, s| conv(128, ci, hw, o, k, s);
     let layers = [
@@ -51,7 +54,59 @@ pub fn resnet18_small_layers() -> Vec<Row> {
         (c(256, 7, 512, 1, 2), 1),
         (c(512, 4, 512, 3, 1), 3),
     ];
-    layer_rows(128, &layers)
+    let mut rows = layer_rows(128, &layers);
+    rows.extend(resnet18_one_image_rows());
+    rows
+}
+
+/// `conv C→O, k×k kernel, stride s, on h×w`.
+fn shape_name(g: &Conv2dGeometry) -> String {
+    format!("conv {}→{}, {}×{} kernel, stride {}, on {}×{}", g.in_channels, g.out_channels, g.kernel[0], g.kernel[1], g.stride[0], g.in_size[0], g.in_size[1])
+}
+
+/// The forward pass of one 224×224 image through each convolution of resnet18 (batch 1: where
+/// one image's work is shared out between the threads), and through all of them: the part of
+/// the model server's latency that the convolutions take.
+fn resnet18_one_image_rows() -> Vec<Row> {
+    let c = |ci, hw, o, k, s| conv(1, ci, hw, o, k, s);
+    let layers = [
+        (c(3, 224, 64, 7, 2), 1),
+        (c(64, 56, 64, 3, 1), 4),
+        (c(64, 56, 128, 3, 2), 1),
+        (c(64, 56, 128, 1, 2), 1),
+        (c(128, 28, 128, 3, 1), 3),
+        (c(128, 28, 256, 3, 2), 1),
+        (c(128, 28, 256, 1, 2), 1),
+        (c(256, 14, 256, 3, 1), 3),
+        (c(256, 14, 512, 3, 2), 1),
+        (c(256, 14, 512, 1, 2), 1),
+        (c(512, 7, 512, 3, 1), 3),
+    ];
+    let mut rows = Vec::new();
+    let mut total = 0.0;
+    for (g, count) in layers {
+        let x = values(g.in_channels * g.in_size[0] * g.in_size[1], 1);
+        let w = values(g.out_channels * g.in_channels * g.kernel[0] * g.kernel[1], 2);
+        let secs = best_of_three(|| cpu::forward(&g, &x, &w));
+        total += secs * count as f64;
+        rows.push(Row {
+            name: format!("{}: forward, one image", shape_name(&g)),
+            data: format!("resnet18 on 224², batch 1, ×{count} an image"),
+            metric: format!("{:.2} ms", secs * 1e3),
+            secs,
+            throughput: format!("{:.0} GFLOP/s", g.flops() / secs / 1e9),
+            peer: None,
+        });
+    }
+    rows.push(Row {
+        name: "all convolutions of one 224² image through resnet18 (forward, the server's batch of one)".into(),
+        data: "batch 1".into(),
+        metric: format!("{:.1} ms", total * 1e3),
+        secs: total,
+        throughput: format!("{:.0} images/s", 1.0 / total),
+        peer: None,
+    });
+    rows
 }
 
 /// One row per (shape, pass) of `unet_learner(dls, resnet18, n_out=11)` on 64-pixel images,
@@ -109,7 +164,7 @@ fn layer_rows(batch: usize, layers: &[(Conv2dGeometry, usize)]) -> Vec<Row> {
         let x = values(g.batch * g.in_channels * g.in_size[0] * g.in_size[1], 1);
         let w = values(g.out_channels * g.in_channels * g.kernel[0] * g.kernel[1], 2);
         let dy = values(g.batch * g.out_channels * oh * ow, 3);
-        let name = format!("conv {}→{}, {}×{} kernel, stride {}, on {}×{}", g.in_channels, g.out_channels, g.kernel[0], g.kernel[1], g.stride[0], g.in_size[0], g.in_size[1]);
+        let name = shape_name(&g);
         let passes: [(&str, f64); 3] = [
             ("forward", best_of_three(|| cpu::forward(&g, &x, &w))),
             ("input gradient", best_of_three(|| cpu::backward_input(&g, &w, &dy))),

@@ -3,9 +3,10 @@
 //! for the backward pass, where burn's generic version transposes and re-reads the activation
 //! about ten times.
 //!
-//! Work is split between the threads by rows (`N`), each thread summing into its own
+//! The sums are split between the threads by rows (`N`), each thread summing into its own
 //! per-channel accumulators (in `f64`), combined in a fixed order: a run is reproducible for a
-//! given number of threads.
+//! given number of threads. The elementwise passes (normalising, the input gradient) are split
+//! by channel planes, so that a batch of one image uses every thread too.
 
 use rayon::prelude::*;
 
@@ -13,6 +14,9 @@ use crate::nn::flex::split_evenly;
 
 /// Below this many values one thread does all the work.
 const PARALLEL_FROM: usize = 1 << 16;
+
+/// Values of one task when channel planes are shared out.
+const MIN_TASK: usize = 1 << 14;
 
 /// `[N, C, L]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,12 +115,18 @@ fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> [f64; 
     [t0, t1]
 }
 
-/// `out = x · scale[c] + shift[c]` (+ `y · y_scale[c]` when `y` is given), split by rows.
+/// `out = x · scale[c] + shift[c]` (+ `y · y_scale[c]` when `y` is given). Each value on its
+/// own, so the split between the threads is free: by rows with one value per channel, by
+/// channel planes (`N·C` of `L` values) otherwise, so that one image's planes (a server's
+/// batch of one) are shared out too.
 fn affine(s: BatchNormShape, x: &[f32], scale: &[f32], shift: &[f32], y: Option<(&[f32], &[f32])>) -> Vec<f32> {
     let mut out = vec![0.0f32; x.len()];
-    let row = s.row().max(1);
-    let apply = |(n, o): (usize, &mut [f32])| {
-        if s.l == 1 {
+    if out.is_empty() {
+        return out;
+    }
+    if s.l == 1 {
+        let row = s.row().max(1);
+        let apply = |(n, o): (usize, &mut [f32])| {
             let xs = &x[n * row..(n + 1) * row];
             match y {
                 None => o.iter_mut().zip(xs).zip(scale.iter().zip(shift)).for_each(|((d, v), (a, b))| *d = v * a + b),
@@ -125,25 +135,30 @@ fn affine(s: BatchNormShape, x: &[f32], scale: &[f32], shift: &[f32], y: Option<
                     o.iter_mut().zip(xs).zip(scale.iter().zip(shift)).zip(ys_row.iter().zip(ys)).for_each(|(((d, v), (a, b)), (w, e))| *d = v * a + w * e + b)
                 }
             }
-            return;
+        };
+        if s.threads() > 1 {
+            out.par_chunks_mut(row).enumerate().for_each(apply);
+        } else {
+            out.chunks_mut(row).enumerate().for_each(apply);
         }
-        for ch in 0..s.c {
-            let range = n * row + ch * s.l..n * row + (ch + 1) * s.l;
-            let (a, b) = (scale[ch], shift[ch]);
-            let dst = &mut o[ch * s.l..(ch + 1) * s.l];
-            match y {
-                None => dst.iter_mut().zip(&x[range]).for_each(|(d, v)| *d = v * a + b),
-                Some((y, ys)) => {
-                    let e = ys[ch];
-                    dst.iter_mut().zip(&x[range.clone()]).zip(&y[range]).for_each(|((d, v), w)| *d = v * a + w * e + b)
-                }
+        return out;
+    }
+    let plane = |(i, dst): (usize, &mut [f32])| {
+        let ch = i % s.c;
+        let range = i * s.l..(i + 1) * s.l;
+        let (a, b) = (scale[ch], shift[ch]);
+        match y {
+            None => dst.iter_mut().zip(&x[range]).for_each(|(d, v)| *d = v * a + b),
+            Some((y, ys)) => {
+                let e = ys[ch];
+                dst.iter_mut().zip(&x[range.clone()]).zip(&y[range]).for_each(|((d, v), w)| *d = v * a + w * e + b)
             }
         }
     };
-    if s.threads() > 1 {
-        out.par_chunks_mut(row).enumerate().for_each(apply);
+    if x.len() >= PARALLEL_FROM && rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(s.l).enumerate().with_min_len(MIN_TASK.div_ceil(s.l)).for_each(plane);
     } else {
-        out.chunks_mut(row).enumerate().for_each(apply);
+        out.chunks_mut(s.l).enumerate().for_each(plane);
     }
     out
 }
@@ -241,6 +256,22 @@ mod tests {
         let z = |v: f32, m: f32| (v - m) / 4.25f32.sqrt();
         assert!((out[0] - z(1.0, 3.5)).abs() < 1e-6);
         assert!((out[2] - (2.0 * z(3.0, 5.5) + 1.0)).abs() < 1e-6);
+    }
+
+    /// One image's channel planes, shared out between the threads, each normalised with its
+    /// own channel's statistics.
+    #[test]
+    fn inference_of_one_large_image() {
+        let s = BatchNormShape::of(&[1, 5, 30000]);
+        let x = values(s.n * s.c * s.l, 1);
+        let (gamma, beta, mean) = (values(s.c, 2), values(s.c, 3), values(s.c, 4));
+        let var: Vec<f32> = values(s.c, 5).iter().map(|v| v.abs() + 0.5).collect();
+        let out = inference(s, &x, &gamma, &beta, &mean, &var, 1e-5);
+        for (i, (o, v)) in out.iter().zip(&x).enumerate() {
+            let c = i / s.l;
+            let expected = (v - mean[c]) / (var[c] + 1e-5).sqrt() * gamma[c] + beta[c];
+            assert!((o - expected).abs() < 1e-5, "value {i}: {o} against {expected}");
+        }
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //!
 //! On the flex backend, with `f32` values, one group and symmetric padding (every ResNet
 //! convolution), [`conv2d`] runs kindling's own kernel: Winograd F(4×4, 3×3) for 3×3 kernels
-//! with stride 1, im2col otherwise, into AVX-512 matrix products,
-//! images split between the threads, a stride-1 input gradient computed as a transposed
-//! convolution, and no gradient computed that the graph does not need. Anything else (GPU
-//! devices, depthwise convolutions, `Same` padding that is not symmetric) goes to burn's
-//! `conv2d`, so the result is the same function everywhere; only the speed differs.
+//! with stride 1 and enough tiles, im2col otherwise, into AVX-512 matrix products, images split
+//! between the threads (one image's work too, for a batch of one), a stride-1 input gradient
+//! computed as a transposed convolution, and no gradient computed that the graph does not
+//! need. Anything else (GPU devices, depthwise convolutions, `Same` padding that is not
+//! symmetric) goes to burn's `conv2d`, so the result is the same function everywhere; only the
+//! speed differs.
 
 mod extension;
 mod kernel;

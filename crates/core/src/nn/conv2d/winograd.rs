@@ -12,10 +12,21 @@
 //! and the arithmetic is on whole vectors of channels, however small the image. (On 4×4 or
 //! 7×7 images a row holds one or two tiles: vectorising along the row would leave most lanes
 //! empty.)
+//!
+//! The transformed kernels `U` are four times the size of the weights and are computed afresh
+//! at every call, so they only pay off over enough tiles: few tiles (deep layers at small
+//! batches, such as one image of 14×14 or 7×7) go to im2col ([`applies`]). A batch with fewer
+//! groups of images than threads (one image) is shared out by tile rows for the input
+//! transform, then by output channels, each thread transforming only its own channels' kernels
+//! ([`forward_split`]). Every cut depends only on the shapes and the number of threads, so a
+//! run is reproducible for a given number of threads.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::kernel::{Batching, Conv2dGeometry, Scratch, View, matmul, sized, zeroed};
+use super::kernel::{Batching, Conv2dGeometry, Scratch, View, matmul, sized, with_kept, zeroed};
+use crate::nn::flex::split_evenly;
 
 /// The forward pass puts images side by side until a product is this many tiles tall, so the
 /// packing of each `U_ξ` is paid for by enough rows.
@@ -31,15 +42,24 @@ type Lanes = [f32; LANES];
 
 /// Whether [`forward`] and [`backward_weight`] apply: a 3×3 kernel, stride and dilation 1,
 /// padding that keeps the kernel inside the padded image, enough input and output channels
-/// for the products to pay for the transforms, and tiles at least half filled by the output.
+/// for the products to pay for the transforms, tiles at least half filled by the output, and
+/// enough tiles in the batch to pay for transforming the kernel.
+///
 /// A tile costs 36 multiplications per channel pair whatever it holds: on a 2×2 output (a
 /// U-Net's middle) that is 9 per output pixel against the direct convolution's 9, plus the
 /// transforms, and im2col was measured 3–6× faster there (`cargo xtask bench conv-unet`).
+///
+/// The batch's tiles `T` must reach `√(C·O) / 4`. Each channel pair's transformed kernel
+/// costs the same whatever the batch, and the larger kernels no longer fit in the caches: on
+/// 2 threads im2col was faster for one image of 14×14 (16 tiles, 256 channels: 2.5 against
+/// 3.7 ms) and of 7×7 (4 tiles, 512 channels: 2.3 against 16 ms), and Winograd from 64 and
+/// 128 tiles on (1.5× and 1.25× faster), as it stays for 28×28 and 56×56 images.
 pub(super) fn applies(g: &Conv2dGeometry) -> bool {
     let fits = g.kernel == [3, 3] && g.stride == [1, 1] && g.dilation == [1, 1] && g.padding[0] <= 2 && g.padding[1] <= 2 && g.in_channels >= 8 && g.out_channels >= 8;
     fits && g.out_size().is_some_and(|[oh, ow]| {
         let [th, tw] = tiles(g);
-        2 * oh * ow >= 16 * th * tw
+        let batch_tiles = g.batch * th * tw;
+        2 * oh * ow >= 16 * th * tw && 16 * batch_tiles * batch_tiles >= g.in_channels * g.out_channels
     })
 }
 
@@ -135,10 +155,19 @@ fn store(dst: &mut [f32], start: usize, vals: &Lanes, len: usize) {
     }
 }
 
-/// Values per output channel of `U` and `dU`: its 36 rows of `c`, and one vector more, so
-/// that the rows of each `U_ξ` (this far apart) do not all fall into the same cache sets.
+/// Values from one `U_ξ` to the next in an output channel's `[36][C]` of `U` and `dU`: `c`,
+/// or one vector more when `c` is a multiple of 256 (1 KiB). Otherwise the 36 runs that a
+/// transform writes together, that far apart, share a few of the L1 cache's 64 sets: for
+/// `c = 512`, two; writing them thrashed the cache, and the transform of a 512-channel kernel
+/// took 20 ms.
+fn u_seg(c: usize) -> usize {
+    if c % (16 * LANES) == 0 { c + LANES } else { c }
+}
+
+/// Values per output channel of `U` and `dU`: its 36 runs, and one vector more, so that the
+/// rows of each `U_ξ` (this far apart) do not all fall into the same cache sets either.
 fn u_row(c: usize) -> usize {
-    36 * c + LANES
+    36 * u_seg(c) + LANES
 }
 
 /// Values from one transformed matrix (`[tiles][width]`) to the next in `V`, `M` and `dM`: one
@@ -149,10 +178,11 @@ fn block(tiles: usize, width: usize) -> usize {
 }
 
 /// `U = G g Gᵀ` for every (output, input) channel pair, laid out `[O][36][C]`: `U_ξ` is the
-/// `O×C` matrix at offset `ξ·C` with rows `36·C` apart.
-fn transform_kernel(g: &Conv2dGeometry, weight: &[f32]) -> Vec<f32> {
+/// `O×C` matrix at offset `ξ·`[`u_seg`] with rows [`u_row`] apart; written into `buf`, which
+/// is reused.
+fn transform_kernel<'a>(g: &Conv2dGeometry, weight: &[f32], buf: &'a mut Vec<f32>) -> &'a [f32] {
     let c = g.in_channels;
-    let mut u = vec![0.0f32; g.out_channels * u_row(c)];
+    let u = sized(buf, g.out_channels * u_row(c));
     u.par_chunks_mut(u_row(c)).zip(weight.par_chunks(9 * c)).for_each(|(u, w)| kernel_row(w, c, u));
     u
 }
@@ -184,7 +214,7 @@ fn kernel_row(weight: &[f32], c: usize, out: &mut [f32]) {
                 for l in 0..LANES {
                     v[l] = gj[0] * ti[0][l] + gj[1] * ti[1][l] + gj[2] * ti[2][l];
                 }
-                store(out, (i * 6 + j) * c + c0, &v, len);
+                store(out, (i * 6 + j) * u_seg(c) + c0, &v, len);
             }
         }
     }
@@ -192,13 +222,13 @@ fn kernel_row(weight: &[f32], c: usize, out: &mut [f32]) {
 }
 
 avx512! {
-/// Image `x` (`[C, H, W]`) channels-last into `p` (`[hp][wp][C]`), at row and column offsets
-/// `at`, with zeros around it.
-fn channels_last(x: &[f32], channels: usize, size: [usize; 2], p: &mut [f32], padded: [usize; 2], at: [usize; 2]) {
-    let ([h, w], [hp, wp]) = (size, padded);
+/// Rows `rows` of image `x` (`[C, H, W]`) placed at row and column offsets `at` in a zero
+/// canvas `wp` pixels wide, channels-last, into `p` (`[rows][wp][C]`).
+fn channels_last(x: &[f32], channels: usize, size: [usize; 2], p: &mut [f32], wp: usize, at: [usize; 2], rows: Range<usize>) {
+    let [h, w] = size;
     // The zero border: whole rows above and below, the ends of the rows between.
     let row_len = wp * channels;
-    for (py, row) in p[..hp * row_len].chunks_exact_mut(row_len).enumerate() {
+    for (py, row) in rows.clone().zip(p[..rows.len() * row_len].chunks_exact_mut(row_len)) {
         if py < at[0] || py >= at[0] + h {
             row.fill(0.0);
         } else {
@@ -208,10 +238,12 @@ fn channels_last(x: &[f32], channels: usize, size: [usize; 2], p: &mut [f32], pa
     }
     // A vector's worth of channels at a time, row by row: each pixel's channels are gathered
     // into one vector and written with one store.
+    let ys = rows.start.saturating_sub(at[0]).min(h)..rows.end.saturating_sub(at[0]).min(h);
     for c0 in (0..channels).step_by(LANES) {
         let len = LANES.min(channels - c0);
-        for y in 0..h {
-            let row = &mut p[((y + at[0]) * wp + at[1]) * channels..((y + at[0]) * wp + at[1] + w) * channels];
+        for y in ys.clone() {
+            let start = ((y + at[0] - rows.start) * wp + at[1]) * channels;
+            let row = &mut p[start..start + w * channels];
             let src: [&[f32]; LANES] = std::array::from_fn(|l| if l < len { &x[((c0 + l) * h + y) * w..((c0 + l) * h + y + 1) * w] } else { &x[..0] });
             for xi in 0..w {
                 let mut lanes = [0.0f32; LANES];
@@ -247,17 +279,19 @@ fn channels_first(q: &[f32], channels: usize, wq: usize, out: &mut [f32], size: 
 }
 
 avx512! {
-/// `V = Bᵀ d B` for every channel and tile of one image `x` (`[C, H, W]`), into `v` laid out
-/// as 36 `[tiles][C]` matrices `block` values apart, at row `off`.
-fn transform_input(g: &Conv2dGeometry, x: &[f32], v: &mut [f32], block: usize, off: usize, scratch: &mut Vec<f32>) {
-    let [th, tw] = tiles(g);
+/// `V = Bᵀ d B` for every channel of the tiles in tile rows `rows` of one image `x`
+/// (`[C, H, W]`): `v` holds the 36 `[tiles][C]` matrices' rows for these tiles, in order.
+fn transform_input(g: &Conv2dGeometry, x: &[f32], rows: Range<usize>, v: &mut [&mut [f32]], scratch: &mut Vec<f32>) {
+    let [_, tw] = tiles(g);
     let c = g.in_channels;
-    let (hp, wp) = (4 * th + 2, 4 * tw + 2);
-    let p = sized(scratch, hp * wp * c);
-    channels_last(x, c, g.in_size, p, [hp, wp], g.padding);
-    for ty in 0..th {
+    let wp = 4 * tw + 2;
+    // The padded rows these tiles read: four a tile row, and two more below the last.
+    let (py0, py1) = (4 * rows.start, 4 * rows.end + 2);
+    let p = sized(scratch, (py1 - py0) * wp * c);
+    channels_last(x, c, g.in_size, p, wp, g.padding, py0..py1);
+    for ty in 0..rows.len() {
         for tx in 0..tw {
-            let tile = off + ty * tw + tx;
+            let tile = ty * tw + tx;
             for c0 in (0..c).step_by(LANES) {
                 let len = LANES.min(c - c0);
                 let at = |i: usize, j: usize| ((4 * ty + i) * wp + 4 * tx + j) * c + c0;
@@ -274,7 +308,7 @@ fn transform_input(g: &Conv2dGeometry, x: &[f32], v: &mut [f32], block: usize, o
                 for (i, row) in t.iter().enumerate() {
                     let out = input_1d(row);
                     for (j, vals) in out.iter().enumerate() {
-                        store(v, (i * 6 + j) * block + tile * c + c0, vals, len);
+                        store(v[i * 6 + j], tile * c + c0, vals, len);
                     }
                 }
             }
@@ -284,12 +318,11 @@ fn transform_input(g: &Conv2dGeometry, x: &[f32], v: &mut [f32], block: usize, o
 }
 
 avx512! {
-/// `Y = Aᵀ M A` for every output channel and tile of one image, from `m` laid out as 36
-/// `[tiles][O]` matrices `block` values apart, at row `off`, into that image's `[O, oh, ow]`.
-fn transform_output(g: &Conv2dGeometry, m: &[f32], block: usize, off: usize, out: &mut [f32], scratch: &mut Vec<f32>) {
+/// `Y = Aᵀ M A` for `o` output channels and every tile of one image, from `m` laid out as 36
+/// `[tiles][o]` matrices `block` values apart, at row `off`, into those channels' `[o, oh, ow]`.
+fn transform_output(g: &Conv2dGeometry, o: usize, m: &[f32], block: usize, off: usize, out: &mut [f32], scratch: &mut Vec<f32>) {
     let [oh, ow] = g.out_size().expect("checked by applies");
     let [th, tw] = tiles(g);
-    let o = g.out_channels;
     let (hq, wq) = (4 * th, 4 * tw);
     // The image channels-last, whole tiles, then cropped into `out`.
     let q = sized(scratch, hq * wq * o);
@@ -329,7 +362,7 @@ fn transform_output_adjoint(g: &Conv2dGeometry, dy: &[f32], dm: &mut [f32], bloc
     let o = g.out_channels;
     let (hq, wq) = (4 * th, 4 * tw);
     let q = sized(scratch, hq * wq * o);
-    channels_last(dy, o, g.out_size().expect("checked by applies"), q, [hq, wq], [0, 0]);
+    channels_last(dy, o, g.out_size().expect("checked by applies"), q, wq, [0, 0], 0..hq);
     for ty in 0..th {
         for tx in 0..tw {
             let tile = off + ty * tw + tx;
@@ -367,28 +400,106 @@ fn plan(g: &Conv2dGeometry, min_tiles: usize) -> (usize, usize, usize, Batching)
     (t, g.in_channels * g.in_size[0] * g.in_size[1], g.out_channels * oh * ow, batching)
 }
 
+/// The 36 blocks of `v` (each `block` values), each cut down to the rows of `tiles` tiles of
+/// `width` values from tile `first` on: where one image's (or one part's) transform writes.
+fn block_rows<'a>(v: &'a mut [f32], block: usize, first: usize, tiles: usize, width: usize) -> Vec<&'a mut [f32]> {
+    v.chunks_mut(block).take(36).map(|b| &mut b[first * width..(first + tiles) * width]).collect()
+}
+
 /// The forward pass, as [`super::kernel::forward`] computes it.
 pub(super) fn forward(g: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
     let (t, in_len, out_len, batching) = plan(g, MIN_TILES);
-    let u = transform_kernel(g, weight);
+    if batching.few_groups() {
+        return forward_split(g, x, weight, t);
+    }
+    let [th, _] = tiles(g);
     let mut out = zeroed(g.batch * out_len);
-    batching.for_each_group(&mut out, out_len, |n0, gn, outs, Scratch([v, m, scratch])| {
-        let ld = gn * t;
-        let (v_block, m_block) = (block(ld, c), block(ld, o));
+    with_kept(|u| {
+        let u = transform_kernel(g, weight, u);
+        batching.for_each_group(&mut out, out_len, |n0, gn, outs, Scratch([v, m, scratch])| {
+            let ld = gn * t;
+            let (v_block, m_block) = (block(ld, c), block(ld, o));
+            let v = sized(v, 36 * v_block);
+            for k in 0..gn {
+                transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], 0..th, &mut block_rows(v, v_block, k * t, t, c), scratch);
+            }
+            let m = sized(m, 36 * m_block);
+            for xi in 0..36 {
+                let v_xi = View::rows(&v[xi * v_block..], c);
+                let u_xi_t = View::rows(&u[xi * u_seg(c)..], u_row(c)).transposed();
+                matmul(&mut m[xi * m_block..], o, false, ld, o, c, v_xi, u_xi_t, batching.par);
+            }
+            for k in 0..gn {
+                transform_output(g, o, m, m_block, k * t, &mut outs[k * out_len..(k + 1) * out_len], scratch);
+            }
+        });
+    });
+    out
+}
+
+/// The forward pass of a batch with fewer groups than threads (one image): all its tiles in
+/// one product, and the work shared out twice. The input transform by tile rows, into `V`
+/// (shared); then the output channels: each thread transforms the kernels of its own channels
+/// (the only part of `U` it reads, so the whole of it is never written out), multiplies, and
+/// transforms its channels' outputs back.
+fn forward_split(g: &Conv2dGeometry, x: &[f32], weight: &[f32], t: usize) -> Vec<f32> {
+    let (o, c, n) = (g.out_channels, g.in_channels, g.batch);
+    let [th, tw] = tiles(g);
+    let [oh, ow] = g.out_size().expect("checked by applies");
+    let (in_len, out_len) = (c * g.in_size[0] * g.in_size[1], o * oh * ow);
+    let threads = rayon::current_num_threads();
+    let ld = n * t;
+    let v_block = block(ld, c);
+    let mut out = zeroed(n * out_len);
+    with_kept(|v| {
         let v = sized(v, 36 * v_block);
-        for k in 0..gn {
-            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, v_block, k * t, scratch);
+        // Each image's tile rows, cut into as many parts as it has threads.
+        let parts: Vec<(usize, Range<usize>)> = (0..n).flat_map(|k| split_evenly(th, threads.div_ceil(n).min(th)).into_iter().map(move |r| (k, r))).collect();
+        let mut targets: Vec<Vec<&mut [f32]>> = parts.iter().map(|_| Vec::with_capacity(36)).collect();
+        for b in v.chunks_mut(v_block) {
+            let mut rest = &mut b[..ld * c];
+            for (target, (_, rows)) in targets.iter_mut().zip(&parts) {
+                let (head, tail) = rest.split_at_mut(rows.len() * tw * c);
+                target.push(head);
+                rest = tail;
+            }
         }
-        let m = sized(m, 36 * m_block);
-        for xi in 0..36 {
-            let v_xi = View::rows(&v[xi * v_block..], c);
-            let u_xi_t = View::rows(&u[xi * c..], u_row(c)).transposed();
-            matmul(&mut m[xi * m_block..], o, false, ld, o, c, v_xi, u_xi_t, batching.par);
+        parts.into_par_iter().zip(targets).for_each(|((k, rows), mut target)| {
+            Scratch::with(|Scratch([_, _, scratch])| transform_input(g, &x[k * in_len..(k + 1) * in_len], rows, &mut target, scratch));
+        });
+        let v = &*v;
+        // Whole vectors of output channels to each thread, and each image's planes of them.
+        let vectors = o.div_ceil(LANES);
+        let channels: Vec<Range<usize>> = split_evenly(vectors, threads.min(vectors)).into_iter().map(|r| r.start * LANES..(r.end * LANES).min(o)).collect();
+        let mut planes: Vec<Vec<&mut [f32]>> = channels.iter().map(|_| Vec::with_capacity(n)).collect();
+        for image in out.chunks_mut(out_len) {
+            let mut rest = image;
+            for (p, r) in planes.iter_mut().zip(&channels) {
+                let (head, tail) = rest.split_at_mut(r.len() * oh * ow);
+                p.push(head);
+                rest = tail;
+            }
         }
-        for k in 0..gn {
-            transform_output(g, m, m_block, k * t, &mut outs[k * out_len..(k + 1) * out_len], scratch);
-        }
+        channels.into_par_iter().zip(planes).for_each(|(r, mut planes)| {
+            Scratch::with(|Scratch([u, m, scratch])| {
+                let ot = r.len();
+                let u = sized(u, ot * u_row(c));
+                for (uo, w) in u.chunks_mut(u_row(c)).zip(weight[r.start * 9 * c..r.end * 9 * c].chunks(9 * c)) {
+                    kernel_row(w, c, uo);
+                }
+                let m_block = block(ld, ot);
+                let m = sized(m, 36 * m_block);
+                for xi in 0..36 {
+                    let v_xi = View::rows(&v[xi * v_block..], c);
+                    let u_xi_t = View::rows(&u[xi * u_seg(c)..], u_row(c)).transposed();
+                    matmul(&mut m[xi * m_block..], ot, false, ld, ot, c, v_xi, u_xi_t, gemm::Parallelism::None);
+                }
+                for (k, plane) in planes.iter_mut().enumerate() {
+                    transform_output(g, ot, m, m_block, k * t, plane, scratch);
+                }
+            })
+        });
     });
     out
 }
@@ -406,7 +517,7 @@ avx512! {
 fn kernel_adjoint_row(du: &[f32], c: usize, out: &mut [f32]) {
     for c0 in (0..c).step_by(LANES) {
         let len = LANES.min(c - c0);
-        let d: [Lanes; 36] = load(du, std::array::from_fn(|xi| xi * c + c0), len);
+        let d: [Lanes; 36] = load(du, std::array::from_fn(|xi| xi * u_seg(c) + c0), len);
         // t[r][j] = Σ_i G[i][r] dU[i][j]
         let mut t = [[[0.0f32; LANES]; 6]; 3];
         for (r, tr) in t.iter_mut().enumerate() {
@@ -441,19 +552,20 @@ fn kernel_adjoint_row(du: &[f32], c: usize, out: &mut [f32]) {
 pub(super) fn backward_weight(g: &Conv2dGeometry, x: &[f32], dout: &[f32]) -> Vec<f32> {
     let (o, c) = (g.out_channels, g.in_channels);
     let (t, in_len, out_len, batching) = plan(g, MIN_TILES_WEIGHT_GRADIENT);
+    let [th, _] = tiles(g);
     let du = batching.sum(o * u_row(c), |n0, gn, du, Scratch([v, dm, scratch])| {
         let ld = gn * t;
         let (v_block, m_block) = (block(ld, c), block(ld, o));
         let v = sized(v, 36 * v_block);
         let dm = sized(dm, 36 * m_block);
         for k in 0..gn {
-            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], v, v_block, k * t, scratch);
+            transform_input(g, &x[(n0 + k) * in_len..(n0 + k + 1) * in_len], 0..th, &mut block_rows(v, v_block, k * t, t, c), scratch);
             transform_output_adjoint(g, &dout[(n0 + k) * out_len..(n0 + k + 1) * out_len], dm, m_block, k * t, scratch);
         }
         for xi in 0..36 {
             let dm_xi_t = View::rows(&dm[xi * m_block..], o).transposed();
             let v_xi = View::rows(&v[xi * v_block..], c);
-            matmul(&mut du[xi * c..], u_row(c), true, o, c, ld, dm_xi_t, v_xi, batching.par);
+            matmul(&mut du[xi * u_seg(c)..], u_row(c), true, o, c, ld, dm_xi_t, v_xi, batching.par);
         }
     });
     kernel_adjoint(g, &du)
@@ -469,10 +581,11 @@ mod tests {
     }
 
     /// Whole and partial tiles, padding 0, 1 and 2, channels that do not fill a vector, one
-    /// tile per image, and many small images in one product (the weight gradient's product
-    /// holds fewer tiles than the forward pass's: both groupings are exercised).
+    /// image (shared out when there are threads to spare), one tile per image, and many small
+    /// images in one product (the weight gradient's product holds fewer tiles than the forward
+    /// pass's: both groupings are exercised).
     fn shapes() -> Vec<Conv2dGeometry> {
-        vec![geom(3, 9, 12, 12, 8, [1, 1]), geom(2, 8, 9, 11, 11, [1, 0]), geom(2, 20, 7, 7, 17, [2, 2]), geom(70, 8, 4, 4, 8, [1, 1]), geom(5, 33, 6, 5, 9, [0, 1]), geom(40, 8, 8, 8, 8, [1, 1])]
+        vec![geom(1, 16, 12, 12, 24, [1, 1]), geom(3, 9, 12, 12, 8, [1, 1]), geom(2, 8, 9, 11, 11, [1, 0]), geom(2, 20, 7, 7, 17, [2, 2]), geom(70, 8, 4, 4, 8, [1, 1]), geom(5, 33, 6, 5, 9, [0, 1]), geom(40, 8, 8, 8, 8, [1, 1])]
     }
 
     /// Outputs that fill less than half their tiles go to im2col (2×2: a quarter; 5×5: 25 of
@@ -484,6 +597,37 @@ mod tests {
         for hw in [3, 4, 7, 8] {
             assert!(applies(&geom(32, 64, hw, hw, 64, [1, 1])), "{hw}×{hw}");
         }
+    }
+
+    /// Few tiles for the size of the kernel go to im2col: one image of 14×14 with 256 channels,
+    /// 16 of 7×7 with 512. One image of 28×28 or 56×56, and the batches of training, stay.
+    #[test]
+    fn few_tiles_go_to_im2col() {
+        assert!(!applies(&geom(1, 256, 14, 14, 256, [1, 1])));
+        assert!(!applies(&geom(16, 512, 7, 7, 512, [1, 1])));
+        assert!(applies(&geom(1, 128, 28, 28, 128, [1, 1])));
+        assert!(applies(&geom(1, 64, 56, 56, 64, [1, 1])));
+        assert!(applies(&geom(32, 512, 7, 7, 512, [1, 1])));
+        assert!(applies(&geom(128, 512, 4, 4, 512, [1, 1])));
+    }
+
+    /// Batches with fewer images than threads: the input transform shared out by tile rows
+    /// (one or several parts an image), the rest by output channels (a last range that does not
+    /// fill a vector): as the definition, and the same on every run.
+    #[test]
+    fn small_batches_split_between_threads() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        pool.install(|| {
+            for g in [geom(1, 20, 13, 11, 40, [1, 1]), geom(1, 8, 10, 10, 8, [0, 0]), geom(3, 17, 9, 9, 33, [2, 2]), geom(2, 64, 9, 9, 64, [1, 1])] {
+                assert!(applies(&g) && plan(&g, MIN_TILES).3.few_groups(), "{g:?}");
+                let x = values(g.batch * g.in_channels * g.in_size[0] * g.in_size[1], 1);
+                let w = values(g.out_channels * g.in_channels * 9, 2);
+                let out = forward(&g, &x, &w);
+                let err = out.iter().zip(naive(&g, &x, &w)).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                assert!(err < 1e-4, "{g:?}: differs by {err}");
+                assert_eq!(out, forward(&g, &x, &w), "{g:?}: not reproducible");
+            }
+        });
     }
 
     #[test]
