@@ -1,6 +1,6 @@
 //! fastai's reusable layers and rules, shared by the task crates: embedding sizes, the
 //! Linear–BatchNorm–Dropout block, the sigmoid squashing of a regression output into a range,
-//! and faster CPU kernels (convolution, BatchNorm, GELU, softmax, LSTM).
+//! and faster CPU kernels (convolution, BatchNorm, max pooling, GELU, softmax, LSTM).
 
 #[macro_use]
 mod simd;
@@ -13,6 +13,7 @@ mod lin_bn_drop;
 pub mod lstm;
 mod matmul;
 mod math;
+pub mod max_pool;
 mod sigmoid_range;
 pub mod softmax;
 
@@ -22,6 +23,7 @@ pub use gelu::gelu;
 pub use emb::{emb_sz_rule, embedding, trunc_normal};
 pub use lin_bn_drop::{LinBnDrop, LinBnDropConfig};
 pub use lstm::{LstmOutput, lstm};
+pub use max_pool::max_pool2d;
 pub use sigmoid_range::{SigmoidRange, sigmoid_range};
 pub use softmax::softmax_last;
 

@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use kindling_core::nn::{batch_norm, conv2d};
+use kindling_core::nn::{batch_norm, conv2d, max_pool2d};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
@@ -234,7 +234,7 @@ impl ResNet {
     pub fn forward_features(&self, x: Tensor<4>) -> Tensor<4> {
         let mut x = self.relu.forward(batch_norm(&self.bn1, conv2d(&self.conv1, x)));
         if let Some(p) = &self.maxpool {
-            x = p.forward(x);
+            x = max_pool2d(p, x);
         }
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3).chain(&self.layer4) {
             x = block.forward(x);
@@ -251,7 +251,7 @@ impl ResNet {
         let mut x = self.relu.forward(batch_norm(&self.bn1, conv2d(&self.conv1, x)));
         if let Some(p) = &self.maxpool {
             out.push(x.clone());
-            x = p.forward(x);
+            x = max_pool2d(p, x);
         }
         out.push(x.clone());
         for layer in [&self.layer1, &self.layer2, &self.layer3, &self.layer4] {

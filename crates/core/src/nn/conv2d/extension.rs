@@ -1,5 +1,6 @@
-//! The CPU convolution as a burn backend extension: a forward op on the flex backend, and its
-//! autodiff wrapper with a hand-written backward pass.
+//! The CPU convolution as burn backend extensions: a forward op on the flex backend and its
+//! autodiff wrapper with a hand-written backward pass, and an inference op on flex that keeps
+//! Winograd's transformed kernels between calls.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -10,6 +11,7 @@ use burn::backend::flex::{Flex, FlexTensor};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, backend_extension};
 
+use super::cache;
 use super::kernel::{self, Conv2dGeometry};
 use crate::nn::flex::{flex_tensor, values};
 
@@ -18,6 +20,22 @@ use crate::nn::flex::{flex_tensor, values};
 pub trait CpuConv2d: Backend {
     /// `x` `[N, C, H, W]` convolved with `weight` `[O, C, kh, kw]` as `geometry` describes.
     fn kindling_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, geometry: Conv2dGeometry) -> FloatTensor<Self>;
+}
+
+/// The same convolution for inference (no gradient): Winograd's transformed kernels are kept
+/// for the next call with the same weights (see [`super::cache`]).
+#[backend_extension(Flex)]
+pub trait CpuConv2dInference: Backend {
+    /// `x` `[N, C, H, W]` convolved with `weight` `[O, C, kh, kw]` as `geometry` describes.
+    fn kindling_conv2d_inference(x: FloatTensor<Self>, weight: FloatTensor<Self>, geometry: Conv2dGeometry) -> FloatTensor<Self>;
+}
+
+impl CpuConv2dInference for Flex {
+    fn kindling_conv2d_inference(x: FlexTensor, weight: FlexTensor, geometry: Conv2dGeometry) -> FlexTensor {
+        let kept = cache::kept(&weight, &geometry);
+        let out = kernel::forward_with(&geometry, &values(&x), &values(&weight), kept.as_deref());
+        flex_tensor(out, out_shape(&geometry))
+    }
 }
 
 fn out_shape(g: &Conv2dGeometry) -> [usize; 4] {

@@ -17,6 +17,7 @@
 
 use rayon::prelude::*;
 
+use super::winograd::WinogradKernel;
 use crate::nn::flex::split_evenly;
 pub(super) use crate::nn::matmul::{View, matmul};
 
@@ -376,7 +377,7 @@ pub fn forward(geom: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     assert_eq!(x.len(), geom.batch * geom.in_len(), "conv2d input length");
     assert_eq!(weight.len(), geom.out_channels * geom.k(), "conv2d weight length");
     if super::winograd::applies(geom) {
-        return super::winograd::forward(geom, x, weight);
+        return super::winograd::forward(geom, x, weight, None);
     }
     let (o, k, p) = (geom.out_channels, geom.k(), geom.p());
     let batching = Batching::new(geom.batch, geom.group());
@@ -401,6 +402,19 @@ pub fn forward(geom: &Conv2dGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
         }
     });
     out
+}
+
+/// [`forward`] with `weight`'s kernels transformed in advance for Winograd
+/// ([`WinogradKernel::new`] of the same weights): for a model that runs the same weights many
+/// times (a server), where Winograd then also pays on few tiles. Without `kept`, or with one
+/// for other channels, it is [`forward`].
+pub fn forward_with(geom: &Conv2dGeometry, x: &[f32], weight: &[f32], kept: Option<&WinogradKernel>) -> Vec<f32> {
+    assert_eq!(x.len(), geom.batch * geom.in_len(), "conv2d input length");
+    assert_eq!(weight.len(), geom.out_channels * geom.k(), "conv2d weight length");
+    match kept.filter(|k| k.matches(geom)) {
+        Some(k) => super::winograd::forward(geom, x, weight, Some(k)),
+        None => forward(geom, x, weight),
+    }
 }
 
 /// With stride 1 (and enough input channels to make a wide product), the input gradient is

@@ -5,10 +5,13 @@
 //! with stride 1 and enough tiles, im2col otherwise, into AVX-512 matrix products, images split
 //! between the threads (one image's work too, for a batch of one), a stride-1 input gradient
 //! computed as a transposed convolution, and no gradient computed that the graph does not
-//! need. Anything else (GPU devices, depthwise convolutions, `Same` padding that is not
+//! need. A model run for inference (plain flex tensors, no autodiff) keeps its transformed
+//! Winograd kernels from one call to the next ([`cache`]), and so uses Winograd on deep layers
+//! too. Anything else (GPU devices, depthwise convolutions, `Same` padding that is not
 //! symmetric) goes to burn's `conv2d`, so the result is the same function everywhere; only the
 //! speed differs.
 
+pub mod cache;
 mod extension;
 mod kernel;
 mod winograd;
@@ -18,10 +21,11 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 
-use super::flex::runs_on_flex;
+use super::flex::{is_plain_flex, runs_on_flex};
 
-pub use extension::CpuConv2d;
+pub use extension::{CpuConv2d, CpuConv2dInference};
 pub use kernel::Conv2dGeometry;
+pub use winograd::WinogradKernel;
 
 /// The CPU kernel itself, on plain `f32` slices in NCHW order: what [`conv2d`] runs on flex,
 /// for benchmarks (`cargo xtask bench conv`) and for code that holds its data outside burn.
@@ -37,7 +41,7 @@ pub use kernel::Conv2dGeometry;
 /// assert_eq!((out[0], out[5]), (8.0, 18.0)); // a corner sees 2×4 ones, an inner pixel 2×9
 /// ```
 pub mod cpu {
-    pub use super::kernel::{backward_input, backward_weight, forward};
+    pub use super::kernel::{backward_input, backward_weight, forward, forward_with};
 }
 
 /// `conv.forward(x)`, through kindling's CPU kernel where it applies.
@@ -75,7 +79,14 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     if !(fits && runs_on_flex(&x)) {
         return conv.forward(x);
     }
-    let out = Tensor::<4>::from_dispatch(<Dispatch as CpuConv2d>::kindling_conv2d(x.into_dispatch(), conv.weight.val().into_dispatch(), geometry));
+    let weight = conv.weight.val();
+    // Plain flex tensors (a model for inference) keep Winograd's transformed kernels between
+    // calls; tensors held by autodiff (training, whose weights change every step) do not.
+    let out = if is_plain_flex(&x) && is_plain_flex(&weight) {
+        Tensor::<4>::from_dispatch(<Dispatch as CpuConv2dInference>::kindling_conv2d_inference(x.into_dispatch(), weight.into_dispatch(), geometry))
+    } else {
+        Tensor::<4>::from_dispatch(<Dispatch as CpuConv2d>::kindling_conv2d(x.into_dispatch(), weight.into_dispatch(), geometry))
+    };
     match &conv.bias {
         Some(bias) => out + bias.val().reshape([1, out_channels, 1, 1]),
         None => out,
@@ -152,5 +163,21 @@ mod tests {
         for conv in [same, depthwise, same_pointwise, same_odd] {
             conv2d(&conv, x.clone()).into_data().assert_approx_eq::<f32>(&conv.forward(x.clone()).into_data(), Tolerance::absolute(1e-5));
         }
+    }
+
+    /// A model for inference (plain flex tensors) keeps its transformed kernels: the second
+    /// call finds them, and new weights (another model, a training step) are never served a
+    /// stale transform.
+    #[test]
+    fn inference_keeps_kernels_and_never_serves_stale_ones() {
+        let device = Device::flex();
+        let x = Tensor::<4>::random([1, 32, 14, 14], Distribution::Normal(0.0, 1.0), &device);
+        let mut conv = Conv2dConfig::new([32, 32], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&device);
+        for _ in 0..2 {
+            conv2d(&conv, x.clone()).into_data().assert_approx_eq::<f32>(&conv.forward(x.clone()).into_data(), Tolerance::absolute(1e-4));
+        }
+        assert!(cache::kept_bytes() > 0);
+        conv.weight = conv.weight.map(|w| w * 2.0 - 0.1);
+        conv2d(&conv, x.clone()).into_data().assert_approx_eq::<f32>(&conv.forward(x).into_data(), Tolerance::absolute(1e-4));
     }
 }
