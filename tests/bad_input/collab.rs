@@ -277,3 +277,10 @@ fn bad_pairs_and_titles_files_are_named() {
     c.args(["analyze", "--model"]).arg(model()).arg("--titles").arg(&titles).arg("--out").arg(&dir);
     fails(c, &[&dir, model()], &["titles.tsv", "title column"]);
 }
+
+#[test]
+fn collab_train_without_data_names_both_sources() {
+    let mut c = cli();
+    c.arg("train");
+    fails(c, &[], &["--ratings <RATINGS>", "--dataset <DATASET>"]);
+}

@@ -245,3 +245,10 @@ fn tabular_predict_rows_without_an_input_column_name_it() {
     c.args(["predict", "--model"]).arg(&m).arg("--csv").arg(&rows).arg("--out").arg(d.join("preds.csv"));
     fails(c, &[&m, &rows], &["'education'"]);
 }
+
+#[test]
+fn tabular_train_without_data_names_both_sources() {
+    let mut c = bin();
+    c.arg("train");
+    fails(c, &[], &["--csv <CSV>", "--dataset <DATASET>"]);
+}

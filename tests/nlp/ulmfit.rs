@@ -205,4 +205,14 @@ fn runs_are_numbered_and_resume_names_the_flag_that_differs() {
 
     let err = fails(train(&["--resume", "--emb-sz", "32"]), &[], &["--emb-sz 32 (the checkpoint's run: 16)"]);
     assert!(!err.contains("ShapeMismatch"), "{err}");
+
+    // A run that fails on its data takes its empty folder back, and runs/latest stays on the
+    // newest real run.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut c = cli();
+    c.current_dir(&dir).args(["lm", "train", "--text-dir"]).arg(&empty).args(tiny);
+    fails(c, &[&empty], &["holds no .txt file"]);
+    assert!(!dir.join(b.replace("-2", "-3")).exists(), "an empty run folder was left behind");
+    assert_eq!(std::fs::canonicalize(dir.join("runs/latest")).unwrap(), std::fs::canonicalize(dir.join(&b)).unwrap());
 }

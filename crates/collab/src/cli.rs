@@ -164,8 +164,8 @@ enum Command {
     Interpret {
         #[command(flatten)]
         model: ModelArg,
-        /// The ratings file, if it moved since training (the model file records where it was;
-        /// a file whose validation ratings differ from the recorded split is refused).
+        /// The ratings file, if it moved since training (default: where the model file records
+        /// it was; a file whose validation ratings differ from the recorded split is refused).
         #[arg(long)]
         ratings: Option<PathBuf>,
         /// How many ratings to list.
@@ -265,12 +265,13 @@ impl ModelFlags {
 }
 
 #[derive(Args, Clone)]
+#[command(group(clap::ArgGroup::new("source").args(["ratings", "dataset"]).required(true)))]
 struct DataArgs {
     /// The ratings table (CSV/TSV, or Parquet by extension).
-    #[arg(long, required_unless_present = "dataset")]
+    #[arg(long)]
     ratings: Option<PathBuf>,
     /// A data set fetched with `cargo xtask fetch` (ml_sample, ml_100k), instead of --ratings.
-    #[arg(long, conflicts_with = "ratings")]
+    #[arg(long)]
     dataset: Option<String>,
     /// User column (case and punctuation may differ) [default: the first].
     #[arg(long)]

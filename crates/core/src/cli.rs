@@ -13,22 +13,32 @@ use crate::learner::{Batch, CHECKPOINT_DIR, Learner, LrFindConfig, LrFindResult,
 
 /// The end of every task binary's `main`: an error is printed as one line (`error: …`, naming
 /// the file, row or setting at fault) and becomes a failure exit code, never a panic.
+///
+/// A command that fails before its new numbered run folder got anything (bad flags, data that
+/// does not load) takes the folder back and points `runs/latest` where it pointed before, so
+/// that a typo leaves no empty run behind.
 pub fn exit(result: Result<()>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            undo_empty_run();
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }
 }
 
-/// What `--lr` asks for: a learning rate, or `find` (run lr_find first and train with its
+/// What `--lr` asks for, as fastai reads a learning rate: one rate, a range for discriminative
+/// rates (fastai's `slice(start, stop)`), or `find` (run lr_find first and train with its
 /// `valley` suggestion, as a fastai user does by hand).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LrChoice {
     /// This learning rate.
     Value(f64),
+    /// `START:STOP`: fastai's `slice(START, STOP)`, the first parameter group (a pretrained
+    /// body's first layers) at START, the last (the head) at STOP, the groups between spread
+    /// evenly on a log scale. Only a task that trains parameter groups takes it.
+    Range(f64, f64),
     /// lr_find's `valley`.
     Find,
 }
@@ -36,17 +46,27 @@ pub enum LrChoice {
 impl std::str::FromStr for LrChoice {
     type Err = String;
 
-    /// A positive, finite number, or `find`.
+    /// A positive, finite number, `START:STOP` with `START ≤ STOP`, or `find`.
     ///
     /// ```
     /// use kindling_core::cli::LrChoice;
     /// assert_eq!("3e-3".parse::<LrChoice>(), Ok(LrChoice::Value(3e-3)));
+    /// assert_eq!("1e-5:1e-3".parse::<LrChoice>(), Ok(LrChoice::Range(1e-5, 1e-3)));
     /// assert_eq!("find".parse::<LrChoice>(), Ok(LrChoice::Find));
-    /// assert!("-1".parse::<LrChoice>().is_err() && "NaN".parse::<LrChoice>().is_err());
+    /// for bad in ["-1", "NaN", "1e-3:1e-5", "1e-3:", ":1e-3", "a:b"] {
+    ///     assert!(bad.parse::<LrChoice>().is_err(), "{bad}");
+    /// }
     /// ```
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         if s.eq_ignore_ascii_case("find") {
             return Ok(LrChoice::Find);
+        }
+        if let Some((a, b)) = s.split_once(':') {
+            let (a, b) = (positive_f64(a)?, positive_f64(b)?);
+            if a > b {
+                return Err(format!("{s}: START must not exceed STOP (fastai's slice(start, stop) gives the first layers the smaller rate)"));
+            }
+            return Ok(LrChoice::Range(a, b));
         }
         positive_f64(s).map(LrChoice::Value)
     }
@@ -69,7 +89,7 @@ pub struct TrainArgs {
     pub epochs: usize,
     /// Peak learning rate, or `find` to run lr_find and train with its `valley` suggestion
     /// (the task's default when omitted).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, value_name = "LR|find")]
     pub lr: Option<LrChoice>,
     /// Batch size (at least 1).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
@@ -80,8 +100,8 @@ pub struct TrainArgs {
     /// The device (its help is [`DEVICE_HELP`]).
     #[arg(long, default_value = "cpu", help = DEVICE_HELP)]
     pub device: DeviceChoice,
-    /// The run directory: model file, metrics.json, history.png, checkpoint/. By default a new
-    /// numbered folder, runs/TASK-YYYYmmdd-N, with runs/latest pointing to it (--resume alone
+    /// The run directory: model file, metrics.json, history.png, checkpoint/ (and the task's
+    /// own files). By default a new numbered folder, runs/TASK-YYYYmmdd-N, with runs/latest pointing to it (--resume alone
     /// continues the latest run).
     #[arg(long, default_value = DEFAULT_OUT)]
     pub out: PathBuf,
@@ -162,6 +182,45 @@ fn task_name() -> String {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') { "run".into() } else { name.to_string() }
 }
 
+/// The numbered run folder this process created, with the link's target before it.
+struct NewRun {
+    run: PathBuf,
+    link: PathBuf,
+    before: Option<PathBuf>,
+}
+
+static NEW_RUN: std::sync::Mutex<Option<NewRun>> = std::sync::Mutex::new(None);
+
+/// Points the link `link` at `target`: a new link under a private name, renamed over the old
+/// one, so that there is never a moment without it.
+#[cfg(unix)]
+fn point_link(link: &Path, target: &Path) -> Result<()> {
+    let parent = link.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = parent.join(format!(".latest-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, link).map_err(|e| Error::io(link, e))
+}
+
+/// Takes back the run folder this process created when it is still empty (`remove_dir` removes
+/// nothing else), and points the link where it pointed before. Anything written in the folder
+/// keeps it.
+fn undo_empty_run() {
+    let Some(new) = NEW_RUN.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
+    if std::fs::remove_dir(&new.run).is_err() {
+        return;
+    }
+    #[cfg(unix)]
+    match &new.before {
+        Some(target) => {
+            let _ = point_link(&new.link, target);
+        }
+        None => {
+            let _ = std::fs::remove_file(&new.link);
+        }
+    }
+}
+
 /// Creates `runs/TASK-YYYYmmdd-N` beside the link `link` and points the link at it; `None`
 /// (nothing done) where `link` is a real folder or links are not available.
 fn new_numbered_run(link: &Path) -> Result<Option<PathBuf>> {
@@ -184,12 +243,11 @@ fn new_numbered_run(link: &Path) -> Result<Option<PathBuf>> {
                 Err(e) => return Err(Error::io(parent.join(&name), e)),
             }
         };
-        // A new link under a private name, renamed over the old one: never a moment without it.
-        let tmp = parent.join(format!(".latest-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&name, &tmp).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, link).map_err(|e| Error::io(link, e))?;
-        Ok(Some(parent.join(name)))
+        let before = std::fs::read_link(link).ok();
+        point_link(link, Path::new(&name))?;
+        let run = parent.join(name);
+        *NEW_RUN.lock().unwrap_or_else(|e| e.into_inner()) = Some(NewRun { run: run.clone(), link: link.to_path_buf(), before });
+        Ok(Some(run))
     }
     #[cfg(not(unix))]
     {
@@ -261,11 +319,53 @@ pub fn attach_run_dir<M: TaskModel<B>, B: Batch>(learner: Learner<M, B>, args: &
 /// Fewer training batches an epoch than this gets a warning: one-cycle needs steps to anneal.
 const FEW_BATCHES: usize = 10;
 
+/// The rates `--lr` gives a task that trains parameter groups ([`train_lrs`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Lrs {
+    /// One peak rate.
+    One(f64),
+    /// fastai's `slice(start, stop)`: the first group at `start`, the last at `stop`.
+    Range(f64, f64),
+}
+
+impl Lrs {
+    /// fastai's `fine_tune(base_lr, lr_mult)` for these rates: one rate is `base_lr` with `ft`
+    /// as given; `START:STOP` is the unfrozen phase's `slice(base_lr/2/lr_mult, base_lr/2)`,
+    /// so `base_lr = 2·STOP` and `lr_mult = STOP/START`.
+    ///
+    /// ```
+    /// use kindling_core::cli::Lrs;
+    /// use kindling_core::learner::FineTune;
+    /// let (base, ft) = Lrs::Range(1e-5, 1e-3).fine_tune(FineTune::default());
+    /// assert!((base - 2e-3).abs() < 1e-12 && (ft.lr_mult - 100.0).abs() < 1e-9);
+    /// assert_eq!(Lrs::One(2e-3).fine_tune(FineTune::default()), (2e-3, FineTune::default()));
+    /// ```
+    pub fn fine_tune(self, ft: crate::learner::FineTune) -> (f64, crate::learner::FineTune) {
+        match self {
+            Lrs::One(lr) => (lr, ft),
+            Lrs::Range(start, stop) => (2.0 * stop, crate::learner::FineTune { lr_mult: stop / start, ..ft }),
+        }
+    }
+}
+
 /// The learning rate to train with: `--lr`, or the task's `default`, or with `--lr find` the
 /// `valley` suggestion of an lr_find run on `learner` (written to `--out` as `lr_find.png` and
 /// `lr_find.json`, and printed). Also warns when an epoch has fewer than 10 batches, suggesting
-/// a smaller `--bs`.
+/// a smaller `--bs`. A range (`START:STOP`) is refused: this is for a model that trains as one
+/// group; [`train_lrs`] takes ranges.
 pub fn train_lr<M: TaskModel<B>, B: Batch>(learner: &mut Learner<M, B>, args: &TrainArgs, default: f64) -> Result<f64> {
+    match train_lrs(learner, args, default)? {
+        Lrs::One(lr) => Ok(lr),
+        Lrs::Range(a, b) => Err(Error::invalid(
+            "--lr",
+            format!("{a:e}:{b:e} gives each parameter group its own rate (fastai's slice), but this model trains as one group: pass one rate"),
+        )),
+    }
+}
+
+/// [`train_lr`] for a task whose model trains parameter groups: `--lr START:STOP` is kept as a
+/// range for the task to spread over its groups.
+pub fn train_lrs<M: TaskModel<B>, B: Batch>(learner: &mut Learner<M, B>, args: &TrainArgs, default: f64) -> Result<Lrs> {
     let n = learner.n_train_batches();
     if n < FEW_BATCHES {
         let bs = (args.bs * n / FEW_BATCHES).max(1);
@@ -276,8 +376,9 @@ pub fn train_lr<M: TaskModel<B>, B: Batch>(learner: &mut Learner<M, B>, args: &T
         );
     }
     match args.lr {
-        Some(LrChoice::Value(lr)) => Ok(lr),
-        None => Ok(default),
+        Some(LrChoice::Value(lr)) => Ok(Lrs::One(lr)),
+        Some(LrChoice::Range(a, b)) => Ok(Lrs::Range(a, b)),
+        None => Ok(Lrs::One(default)),
         Some(LrChoice::Find) => {
             if args.resume {
                 return Err(Error::invalid("--lr", "`find` cannot be combined with --resume: resume with the learning rate the run used"));
@@ -296,7 +397,7 @@ pub fn train_lr<M: TaskModel<B>, B: Batch>(learner: &mut Learner<M, B>, args: &T
                 Error::Data("--lr find: lr_find found no valley (too few batches before the loss diverged); pass --lr".into())
             })?;
             println!("--lr find: training with lr_find's valley, {lr:.2e}");
-            Ok(lr)
+            Ok(Lrs::One(lr))
         }
     }
 }

@@ -223,8 +223,8 @@ pub struct OutputArgs {
     /// cut, for scripts).
     #[arg(long, value_enum, default_value_t = Format::Table, hide_possible_values = true)]
     pub format: Format,
-    /// Write the results to this file instead of printing them (written whole or not at all;
-    /// an existing file is kept unless --overwrite).
+    /// Write the results to this file (default: print them; written whole or not at all; an
+    /// existing file is kept unless --overwrite).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Let --out replace an existing file.

@@ -37,6 +37,9 @@ pub struct Cli {
 enum Command {
     /// Fine-tune a pretrained transformer to classify texts; writes model.safetensors (with the
     /// tokenizer inside), metrics.json and history.png into --out.
+    #[command(mut_arg("lr", |a| a.help(
+        "Peak learning rate, or `find` to run lr_find and train with its `valley` suggestion [default: 5e-5 for a transformer (1e-4 with --fine-tune); --arch awd-lstm: 2e-2 with --lm (chapter 10's gradual unfreezing), 1e-2 from scratch]"
+    )))]
     Train {
         #[command(flatten)]
         data: DataArgs,
@@ -54,11 +57,11 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
         /// A CSV or Parquet file of texts to classify (instead of texts on the command line).
-        #[arg(long, requires = "text")]
+        #[arg(long)]
         csv: Option<PathBuf>,
         /// The column of --csv holding the texts.
-        #[arg(long)]
-        text: Option<String>,
+        #[arg(long, default_value = "text")]
+        text: String,
         /// Where to write the rows with their predictions (default: beside --csv, as
         /// STEM.predictions.csv; an existing file is never replaced).
         #[arg(long)]
@@ -140,6 +143,9 @@ enum LmCommand {
     /// frozen epoch at --frozen-lr, then --epochs unfrozen at --lr); writes model.safetensors
     /// (the model and its vocabulary), encoder.safetensors (the encoder alone, fastai's
     /// save_encoder), metrics.json (accuracy, perplexity) and history.png.
+    #[command(mut_arg("lr", |a| a.help(
+        "Peak learning rate (with --lm: of the unfrozen epochs), or `find` to run lr_find and train with its `valley` suggestion [default: 2e-3, as chapter 10]"
+    )))]
     Train {
         /// A folder of .txt files: each paragraph (text between blank lines) a document.
         #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
@@ -177,7 +183,6 @@ enum LmCommand {
         no_token_cache: bool,
         #[command(flatten)]
         sizes: SizeArgs,
-        /// --lr defaults to 2e-3, as chapter 10; --bs to 64.
         #[command(flatten)]
         common: TrainArgs,
     },
@@ -222,7 +227,8 @@ struct DataArgs {
     /// The column of --csv holding the labels.
     #[arg(long, default_value = "label")]
     label: String,
-    /// A column of --csv marking the validation rows (true/1), as fastai's ColSplitter.
+    /// A column of --csv marking the validation rows (true/1), as fastai's ColSplitter
+    /// (default: none; a random --valid-pct split).
     #[arg(long)]
     valid_col: Option<String>,
     /// Share of texts to validate on when there is no --valid-col or valid/ folder.
@@ -238,10 +244,10 @@ struct DataArgs {
     /// The label is a number to predict (mean squared error) rather than a class.
     #[arg(long)]
     regression: bool,
-    /// Train on the first N training texts only (quick runs).
+    /// Train on the first N training texts only (quick runs) [default: all].
     #[arg(long)]
     limit_train: Option<usize>,
-    /// Validate on the first N validation texts only.
+    /// Validate on the first N validation texts only [default: all].
     #[arg(long)]
     limit_valid: Option<usize>,
 }
@@ -410,11 +416,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict { model, csv, text, out, device, texts } => {
             let device = device.device()?;
             if kindling_core::export::read(&model)?.0.task == ulmfit::export::CLASSIFIER_TASK {
-                return predict_ulmfit(&model, csv.as_deref(), text.as_deref().unwrap_or("text"), out, &texts, &device);
+                return predict_ulmfit(&model, csv.as_deref(), &text, out, &texts, &device);
             }
             let p = TextPredictor::load(&model, &device)?;
             match csv {
-                Some(file) => predict_table(&p, &file, text.as_deref().unwrap_or("text"), out),
+                Some(file) => predict_table(&p, &file, &text, out),
                 None => {
                     if texts.is_empty() {
                         return Err(Error::invalid("texts", "give texts to classify, or --csv FILE --text COLUMN"));

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
-use kindling_core::learner::{RunInfo, SplitSizes};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr, train_lrs};
+use kindling_core::learner::{FineTune, RunInfo, SplitSizes};
 use kindling_core::{DeviceChoice, Error, Result};
 
 use crate::data::{Codes, MaskLayout, SegData, SegDataOptions, SplitChoice};
@@ -27,6 +27,9 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a U-Net on images and masks; writes the model, metrics.json and history.png into --out.
+    #[command(mut_arg("lr", |a| a.value_name("LR|START:STOP|find").help(
+        "Peak learning rate; START:STOP for discriminative rates (fastai's slice(START, STOP); with --pretrained only: the unfrozen epochs train the encoder at START up to the decoder at STOP); or `find` to run lr_find and train with its `valley` suggestion [default: 2e-3 with --pretrained (fastai's fine_tune), 1e-3 from scratch (fit_one_cycle)]"
+    )))]
     Train {
         #[command(flatten)]
         data: DataArgs,
@@ -156,7 +159,7 @@ struct DataArgs {
     /// A folder of masks named after the images (`STEM{suffix}.png` for `STEM.jpg`).
     #[arg(long, requires = "images")]
     masks: Option<PathBuf>,
-    /// Added to an image's stem to name its mask (`_P` with --path).
+    /// Added to an image's stem to name its mask (default: `_P` with --path, else nothing).
     #[arg(long)]
     mask_suffix: Option<String>,
     /// The class names, one a line in id order (default: codes.txt with --path; without one,
@@ -170,13 +173,13 @@ struct DataArgs {
     /// Split by the folder each image is in: train/, valid/ and (held out) test/.
     #[arg(long, conflicts_with_all = ["valid_list", "valid_match"])]
     valid_folders: bool,
-    /// Images whose file name contains this text validate, the others train.
+    /// Images whose file name contains this text validate, the others train (default: none).
     #[arg(long, conflicts_with = "valid_list")]
     valid_match: Option<String>,
     /// Share of images to validate on when there is no validation list, folder or match.
     #[arg(long, default_value_t = 0.2)]
     valid_pct: f64,
-    /// A class the loss and metrics ignore (a name from the codes, or its id).
+    /// A class the loss and metrics ignore, a name from the codes or its id (default: none).
     #[arg(long)]
     void: Option<String>,
     /// Resize (squish) every image and mask to N×N (default: keep their common size).
@@ -188,10 +191,10 @@ struct DataArgs {
     /// Masks hold 0 for background and anything else for the object (0/255 masks).
     #[arg(long)]
     binary_masks: bool,
-    /// Train on the first N training items only (quick runs).
+    /// Train on the first N training items only (quick runs) [default: all].
     #[arg(long)]
     limit_train: Option<usize>,
-    /// Validate on the first N validation items only.
+    /// Validate on the first N validation items only [default: all].
     #[arg(long)]
     limit_valid: Option<usize>,
 }
@@ -290,8 +293,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
             let mut learn = attach_run_dir(learn, &common, info)?;
             if model.pretrained.is_some() {
-                let lr = train_lr(&mut learn, &common, 2e-3)?;
-                learn.fine_tune(common.epochs, lr)?;
+                let (lr, ft) = train_lrs(&mut learn, &common, 2e-3)?.fine_tune(FineTune::default());
+                learn.fine_tune_with(common.epochs, lr, ft)?;
             } else {
                 let lr = train_lr(&mut learn, &common, 1e-3)?;
                 learn.fit_one_cycle(common.epochs, lr)?;

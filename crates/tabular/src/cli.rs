@@ -148,12 +148,13 @@ impl FormatArgs {
 
 /// The data and its columns.
 #[derive(Args, Clone)]
+#[command(group(clap::ArgGroup::new("source").args(["csv", "dataset"]).required(true)))]
 struct TableArgs {
     /// The table (CSV, or Parquet by extension).
-    #[arg(long, required_unless_present = "dataset")]
+    #[arg(long)]
     csv: Option<PathBuf>,
     /// A data set fetched with `cargo xtask fetch` (adult_sample), instead of --csv.
-    #[arg(long, conflicts_with = "csv")]
+    #[arg(long)]
     dataset: Option<String>,
     #[command(flatten)]
     format: FormatArgs,

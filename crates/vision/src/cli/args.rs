@@ -7,10 +7,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use clap::builder::TypedValueParser as _;
-use kindling_core::cli::{DEFAULT_OUT, DEVICE_HELP, LrChoice, TrainArgs, positive_f64};
+use kindling_core::cli::{LrChoice, TrainArgs, positive_f64};
 use kindling_core::data::augment::AugTransforms;
-use kindling_core::{DeviceChoice, Error, Result};
+use kindling_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Where the labelled images come from. The sources (`--images`, `--labels-csv`, `--mnist`,
@@ -37,7 +36,8 @@ pub struct SourceArgs {
     #[arg(long)]
     pub dataset: Option<String>,
     /// Names for the classes in their order, comma separated (idx files only number them:
-    /// Fashion-MNIST's are `T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot`).
+    /// Fashion-MNIST's are `T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot`;
+    /// default: the folder or label names, or the idx files' numbers).
     #[arg(long, value_delimiter = ',')]
     pub class_names: Option<Vec<String>>,
 }
@@ -166,97 +166,34 @@ pub struct ModelArgs {
     pub pretrained: Option<PathBuf>,
 }
 
-/// What `--lr` asks for, as fastai reads a learning rate: one rate, a range for discriminative
-/// rates (fastai's `slice(start, stop)`), or `find`.
-///
-/// Meant to move to `kindling-core` as a variant of `kindling_core::cli::LrChoice` (which reads
-/// one rate or `find`); it lives here until then.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LrArg {
-    /// This rate.
-    Value(f64),
-    /// `START:STOP`: fastai's `slice(START, STOP)`, the body's first layers at START, the head
-    /// at STOP, the groups between spread evenly on a log scale.
-    Range(f64, f64),
-    /// lr_find's `valley`.
-    Find,
-}
-
-impl std::str::FromStr for LrArg {
-    type Err = String;
-
-    /// A positive, finite number, `START:STOP` with `START ≤ STOP`, or `find`.
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        if let Some((a, b)) = s.split_once(':') {
-            let (a, b) = (positive_f64(a)?, positive_f64(b)?);
-            if a > b {
-                return Err(format!("{s}: START must not exceed STOP (fastai's slice(start, stop) gives the body's first layers the smaller rate)"));
-            }
-            return Ok(LrArg::Range(a, b));
-        }
-        match s.parse::<LrChoice>()? {
-            LrChoice::Value(v) => Ok(LrArg::Value(v)),
-            LrChoice::Find => Ok(LrArg::Find),
-        }
-    }
-}
-
 /// `--lr` when not given, fine-tuning a pretrained body (fastai's `fine_tune` base_lr).
 pub const LR_FINE_TUNE: f64 = 2e-3;
 /// `--lr` when not given, training from scratch (fastai's `fit_one_cycle` lr_max).
 pub const LR_SCRATCH: f64 = 1e-3;
 
-/// The training flags (core's shared `--epochs --lr --bs --seed --device --out --resume`, with
-/// `--lr` also taking a range, and `fine_tune`'s `--freeze-epochs`).
+/// The training flags: core's shared `--epochs --lr --bs --seed --device --out --resume`, and
+/// `fine_tune`'s `--freeze-epochs`.
 #[derive(Args, Clone, Debug)]
 pub struct FitArgs {
-    /// Epochs to train (at least 1; with --pretrained, the epochs after the frozen ones).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
-    pub epochs: usize,
-    /// Peak learning rate; `START:STOP` for discriminative rates (fastai's `slice(START, STOP)`;
-    /// with --pretrained only: the unfrozen epochs train the body at START up to the head at
-    /// STOP); or `find` to run lr_find and train with its `valley` suggestion [default: 2e-3
-    /// with --pretrained (fastai's fine_tune), 1e-3 from scratch (fit_one_cycle)].
-    #[arg(long, allow_hyphen_values = true, value_name = "LR|START:STOP|find")]
-    pub lr: Option<LrArg>,
+    /// Core's training flags (`--lr` also takes a range here: see [`LR_HELP`]).
+    #[command(flatten)]
+    pub common: TrainArgs,
     /// Epochs with the pretrained body frozen before the unfrozen ones (fastai's
     /// `freeze_epochs`; --pretrained only) [default: 1].
     #[arg(long, value_name = "N")]
     pub freeze_epochs: Option<usize>,
-    /// Batch size (at least 1).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
-    pub bs: usize,
-    /// Seed for the split, shuffling, augmentation and initialisation.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// The device (its help is core's [`DEVICE_HELP`]).
-    #[arg(long, default_value = "cpu", help = DEVICE_HELP)]
-    pub device: DeviceChoice,
-    /// The run directory: model file, metrics.json, history.png, data.json, checkpoint/. By
-    /// default a new numbered folder, runs/vision-YYYYmmdd-N, with runs/latest pointing to it
-    /// (--resume alone continues the latest run).
-    #[arg(long, default_value = DEFAULT_OUT)]
-    pub out: PathBuf,
-    /// Continue the run in --out from its last checkpoint (same flags as the run that wrote it).
-    #[arg(long)]
-    pub resume: bool,
 }
 
-impl FitArgs {
-    /// Core's training flags for the run-directory and `--lr find` helpers (a range is not
-    /// core's: it is passed as no rate, and applied here).
-    pub fn core(&self) -> TrainArgs {
-        let lr = match self.lr {
-            Some(LrArg::Value(v)) => Some(LrChoice::Value(v)),
-            Some(LrArg::Find) => Some(LrChoice::Find),
-            Some(LrArg::Range(..)) | None => None,
-        };
-        TrainArgs { epochs: self.epochs, lr, bs: self.bs, seed: self.seed, device: self.device.clone(), out: self.out.clone(), resume: self.resume }
-    }
+/// The help of vision's `--lr`: core's flag, with the range fine-tuning takes and the defaults.
+pub const LR_HELP: &str = "Peak learning rate; START:STOP for discriminative rates (fastai's slice(START, STOP); with --pretrained only: the unfrozen epochs train the body at START up to the head at STOP); or `find` to run lr_find and train with its `valley` suggestion [default: 2e-3 with --pretrained (fastai's fine_tune), 1e-3 from scratch (fit_one_cycle)]";
 
+/// The help of vision's `--epochs`.
+pub const EPOCHS_HELP: &str = "Epochs to train (at least 1; with --pretrained, the epochs after the frozen ones)";
+
+impl FitArgs {
     /// Refuses the flags that only act when fine-tuning a pretrained body.
     pub fn check_scratch(&self) -> Result<()> {
-        if let Some(LrArg::Range(a, b)) = self.lr {
+        if let Some(LrChoice::Range(a, b)) = self.common.lr {
             return Err(Error::invalid(
                 "--lr",
                 format!("{a:e}:{b:e} gives each parameter group its own rate, but a model trained from scratch has one group: pass --pretrained FILE to fine-tune, or one rate"),

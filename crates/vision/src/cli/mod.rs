@@ -9,14 +9,14 @@ use std::process::ExitCode;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{DEVICE_HELP, LrFindArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
+use kindling_core::cli::{DEVICE_HELP, LrFindArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr, train_lrs};
 use kindling_core::data::DataLoaders;
 use kindling_core::interpret::ClassificationInterpretation;
 use kindling_core::learner::{CrossEntropyLoss, FineTune, Learner, RunInfo, SplitSizes};
 use kindling_core::schedule::{LrSpec, OneCycle};
 use kindling_core::{DeviceChoice, Error, Result};
 
-use self::args::{AugArgs, DataArgs, FitArgs, LR_FINE_TUNE, LR_SCRATCH, LrArg, ModelArgs, PrepArgs, RegArgs, SourceArgs, SplitArgs};
+use self::args::{AugArgs, DataArgs, EPOCHS_HELP, FitArgs, LR_FINE_TUNE, LR_HELP, LR_SCRATCH, ModelArgs, PrepArgs, RegArgs, SourceArgs, SplitArgs};
 use self::data::{RUN_DATA, RunData, SplitFlags};
 use crate::data::resize::ResizeMethod;
 use crate::data::{Image, ImageBatch, VisionData};
@@ -38,6 +38,7 @@ pub struct Cli {
 enum Command {
     /// Train on labelled images; writes the model, metrics.json, history.png and data.json
     /// (where the data came from, for `interpret`) into --out.
+    #[command(mut_arg("lr", |a| a.help(LR_HELP).value_name("LR|START:STOP|find")), mut_arg("epochs", |a| a.help(EPOCHS_HELP)))]
     Train {
         #[command(flatten)]
         data: DataArgs,
@@ -72,8 +73,8 @@ enum Command {
         /// How to print the predictions: table (aligned, with headers), csv or json.
         #[arg(long, value_enum, default_value_t = Format::Table, hide_possible_values = true)]
         format: Format,
-        /// Write the predictions to this new file instead of printing them (written whole or
-        /// not at all; an existing file is never replaced).
+        /// Write the predictions to this new file (default: print them; written whole or not
+        /// at all; an existing file is never replaced).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// The device (its help is core's DEVICE_HELP).
@@ -247,7 +248,7 @@ fn train(data: DataArgs, aug: AugArgs, ModelArgs { arch, pretrained }: ModelArgs
     if pretrained.is_none() {
         fit.check_scratch()?;
     }
-    let common = fit.core();
+    let common = &fit.common;
     prepare_run_dir(&common.out, common.resume)?;
     let device = common.device.device()?;
     device.seed(common.seed);
@@ -262,22 +263,16 @@ fn train(data: DataArgs, aug: AugArgs, ModelArgs { arch, pretrained }: ModelArgs
     let (dls, opts) = loaders(&data_set, &reg, common.bs, common.seed, &device)?;
     let learn = vision_learner_with(&config, pretrained.as_deref(), &dls, &device, &opts)?;
     let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
-    let mut learn = attach_run_dir(learn, &common, info)?;
+    let mut learn = attach_run_dir(learn, common, info)?;
     if pretrained.is_some() {
         // As after fastai's vision_learner: the body frozen (also for `--lr find`'s sweep).
         learn.freeze();
         let ft = FineTune { freeze_epochs: fit.freeze_epochs.unwrap_or(1), ..FineTune::default() };
-        let lr = train_lr(&mut learn, &common, LR_FINE_TUNE)?;
-        // fine_tune's unfrozen phase is slice(base_lr/2/lr_mult, base_lr/2): START:STOP is
-        // fine_tune(base_lr = 2·STOP, lr_mult = STOP/START).
-        let (base_lr, ft) = match fit.lr {
-            Some(LrArg::Range(start, stop)) => (2.0 * stop, FineTune { lr_mult: stop / start, ..ft }),
-            _ => (lr, ft),
-        };
-        fine_tune(&mut learn, fit.epochs, base_lr, ft)?;
+        let (base_lr, ft) = train_lrs(&mut learn, common, LR_FINE_TUNE)?.fine_tune(ft);
+        fine_tune(&mut learn, common.epochs, base_lr, ft)?;
     } else {
-        let lr = train_lr(&mut learn, &common, LR_SCRATCH)?;
-        learn.fit_one_cycle(fit.epochs, lr)?;
+        let lr = train_lr(&mut learn, common, LR_SCRATCH)?;
+        learn.fit_one_cycle(common.epochs, lr)?;
     }
     let path = common.out.join("model.safetensors");
     export_vision(&path, learn.model(), &config, &data_set.pre, &data_set.items.classes, Some(split))?;
@@ -420,18 +415,6 @@ fn describe(s: &SourceArgs) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::args::LrArg;
-
-    #[test]
-    fn lr_reads_a_rate_a_range_or_find() {
-        assert_eq!("3e-3".parse::<LrArg>(), Ok(LrArg::Value(3e-3)));
-        assert_eq!("1e-5:1e-3".parse::<LrArg>(), Ok(LrArg::Range(1e-5, 1e-3)));
-        assert_eq!("find".parse::<LrArg>(), Ok(LrArg::Find));
-        for bad in ["1e-3:1e-5", "0:1e-3", "1e-3:", "-1", "NaN", "a:b"] {
-            assert!(bad.parse::<LrArg>().is_err(), "{bad}");
-        }
-    }
-
     #[test]
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
