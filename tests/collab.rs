@@ -504,3 +504,22 @@ fn the_pca_map_is_written_beside_its_coordinates_and_never_over_them() {
     run_ok(cli().args(["analyze", "--model"]).arg(&model).args(["--overwrite", "--out"]).arg(dir.join("an")));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `train --from MODEL` continues a finished model; other factors or other users and items
+/// are refused, naming what differs.
+#[test]
+fn train_from_a_finished_model_continues_it() {
+    let dir = tmp("from");
+    let first = train_titles(&dir, "first", &["--epochs", "3", "--lr", "5e-3"]);
+    let model = first.join("model.safetensors");
+    let again = train_titles(&dir, "again", &["--lr", "1e-9", "--from", model.to_str().unwrap()]);
+    let fresh = train_titles(&dir, "fresh", &["--lr", "1e-9"]);
+    let (trained, again, fresh) = (valid_mse(&first), valid_mse(&again), valid_mse(&fresh));
+    assert!((again - trained).abs() < 0.01 * trained, "from the model {again}, the model {trained}");
+    assert!(fresh > trained + 0.1, "a new model {fresh}, the trained one {trained}");
+    let err = run_err(cli().args(["train", "--ratings"]).arg(small_ratings()).args(["--user", "userId", "--item", "title", "--rating", "rating", "--n-factors", "8", "--from"]).arg(&model).arg("--out").arg(dir.join("bad")));
+    assert!(err.contains("--from") && err.contains("n_factors: 8 (the model file: 50)"), "{err}");
+    let err = run_err(cli().args(["train", "--ratings"]).arg(small_ratings()).args(["--user", "userId", "--item", "movieId", "--rating", "rating", "--from"]).arg(&model).arg("--out").arg(dir.join("bad")));
+    assert!(err.contains("--from") && err.contains("items"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -412,3 +412,43 @@ fn interpret_on_the_full_adult_data_rereads_it_as_training_did() {
     assert!((acc - trained).abs() < 1e-3 && acc > 0.78, "{acc} vs {trained}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `train --from MODEL` (fastai's "fit again"): the run starts from the finished model's
+/// weights, not from a new model, also when MODEL is named through `runs/latest`, which the new
+/// run moves; other model flags or another vocabulary are refused naming what differs.
+#[test]
+fn train_from_a_finished_model_continues_it() {
+    let dir = tmp("from");
+    let csv = signal_csv(&dir);
+    let train = |out: &Path, extra: &[&str]| {
+        run_ok(bin().args(["train", "--csv"]).arg(&csv).args(["--target", "y", "--bs", "16", "--out"]).arg(out).args(extra));
+        json(&out.join("metrics.json"))["final"]["valid_loss"].as_f64().unwrap()
+    };
+    let trained = train(&dir.join("first"), &["--epochs", "3", "--lr", "1e-2"]);
+    // One more epoch at a rate too small to move the weights: the loss it ends with is near
+    // the finished model's (BatchNorm's running statistics still follow the data), far from a
+    // new model's under the same flags (about ln 2).
+    let model = dir.join("first/model.safetensors");
+    let again = train(&dir.join("again"), &["--epochs", "1", "--lr", "1e-7", "--from", model.to_str().unwrap()]);
+    let fresh = train(&dir.join("fresh"), &["--epochs", "1", "--lr", "1e-7"]);
+    assert!((again - trained).abs() < 0.3 * trained, "from the model: {again}, the model: {trained}");
+    assert!(fresh > 2.0 * trained, "a new model: {fresh}, the trained one: {trained}");
+
+    // Through runs/latest, from the working directory as a user types it.
+    let (out, _) = run_ok(bin().current_dir(&dir).args(["train", "--csv"]).arg(&csv).args(["--target", "y", "--epochs", "1"]));
+    assert!(out.contains("run folder: runs/"), "{out}");
+    let (out, _) = run_ok(bin().current_dir(&dir).args(["train", "--csv"]).arg(&csv).args(["--target", "y", "--epochs", "1", "--from", "runs/latest/model.safetensors"]));
+    assert!(out.contains("run folder: runs/tabular-") && out.contains("-1/model.safetensors"), "the model of the run before: {out}");
+
+    let bad = |extra: &[&str], expect: &[&str]| {
+        let mut c = bin();
+        c.args(["train", "--csv"]).arg(&csv).args(["--target", "y", "--out"]).arg(dir.join("bad")).args(extra);
+        fails(c, &[&csv, &model], expect);
+    };
+    let from = ["--from", model.to_str().unwrap()];
+    bad(&[&from[..], &["--layers", "50"]].concat(), &["--from", "layers: [50] (the model file: [200,100])"]);
+    bad(&[&from[..], &["--cat", "signal,noise"]].concat(), &["--from", "procs"]);
+    bad(&["--from", dir.to_str().unwrap()], &["--from", "is a folder"]);
+    bad(&[&from[..], &["--resume"]].concat(), &["--from", "--resume"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}

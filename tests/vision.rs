@@ -661,3 +661,38 @@ fn weight_decay_reaches_the_optimizer() {
     let opts = LearnerOptions { wd: 0.05, label_smoothing: 0.1 };
     assert_eq!(vision_learner_with(&config, None, &dls, &device, &opts).unwrap().optimizer().config().wd, 0.05);
 }
+
+/// `train --from MODEL` continues a finished model (fastai's "fit again"): at a rate too small
+/// to move the weights it ends near the model, far from a new one, and other class names are
+/// refused by name.
+#[test]
+fn train_from_a_finished_model_continues_it() {
+    let dir = tmp("from");
+    let loss = |m: &serde_json::Value| m["final"]["valid_loss"].as_f64().unwrap();
+    let o = cli()
+        .args(["train", "--mnist"])
+        .arg(kindling_tests::repo_root().join("datasets/mnist-3-7"))
+        .args(["--arch", "resnet18-small", "--limit-train", "512", "--limit-valid", "32", "--bs", "32", "--epochs", "1", "--lr", "3e-3", "--no-aug", "--seed", "3", "--out"])
+        .arg(dir.join("first"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", log_of(&o));
+    let trained = loss(&serde_json::from_str(&std::fs::read_to_string(dir.join("first/metrics.json")).unwrap()).unwrap());
+    let model = dir.join("first/model.safetensors");
+    let again = loss(&train_digits(&dir, "again", &["--no-aug", "--lr", "1e-7", "--from", model.to_str().unwrap()]));
+    let fresh = loss(&train_digits(&dir, "fresh", &["--no-aug", "--lr", "1e-7"]));
+    // (BatchNorm's running statistics still follow the data, so the loss moves a little.)
+    assert!(trained < fresh / 2.0 && again < fresh / 2.0, "from the model {again}, the model {trained}, a new one {fresh}");
+    let o = cli()
+        .args(["train", "--mnist"])
+        .arg(kindling_tests::repo_root().join("datasets/mnist-3-7"))
+        .args(["--arch", "resnet18-small", "--limit-train", "64", "--limit-valid", "32", "--class-names", "three,seven", "--from"])
+        .arg(&model)
+        .arg("--out")
+        .arg(dir.join("bad"))
+        .output()
+        .unwrap();
+    let log = log_of(&o);
+    assert!(!o.status.success() && log.contains("--from") && log.contains("classes: [\"three\",\"seven\"]"), "{log}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

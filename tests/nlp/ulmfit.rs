@@ -215,4 +215,9 @@ fn runs_are_numbered_and_resume_names_the_flag_that_differs() {
     fails(c, &[&empty], &["holds no .txt file"]);
     assert!(!dir.join(b.replace("-2", "-3")).exists(), "an empty run folder was left behind");
     assert_eq!(std::fs::canonicalize(dir.join("runs/latest")).unwrap(), std::fs::canonicalize(dir.join(&b)).unwrap());
+
+    // `--from` continues the latest run's model (fit again); other sizes are named.
+    let again = ok(&mut train(&["--emb-sz", "16", "--from", "runs/latest/model.safetensors"]));
+    assert!(again.contains(&format!("starting from the weights of {}", std::fs::canonicalize(dir.join(&b)).unwrap().join("model.safetensors").display())), "{again}");
+    fails(train(&["--emb-sz", "32", "--from", &format!("{a}/model.safetensors")]), &[], &["--from", "emb_sz: 32 (the model file: 16)"]);
 }

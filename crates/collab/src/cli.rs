@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Arg, Args, Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, start_from, train_lr};
 use kindling_core::data::split::{RandomSplitter, Splitter};
 use kindling_core::learner::{RunInfo, SplitSizes};
 use kindling_core::plot::ChartSpec;
@@ -20,7 +20,7 @@ use crate::model::CollabModelConfig;
 use crate::output::{Cell, Format, OutputArgs, Table, note, write_new};
 use crate::pca::pca;
 use kindling_core::plot::labeled_scatter;
-use crate::predict::{CollabPredictor, export_collab};
+use crate::predict::{CollabPredictor, FITTED, collab_header, export_collab};
 use crate::ratings::{RatingColumns, Ratings};
 use crate::source::{RatingsSource, separator};
 use crate::titles::Titles;
@@ -370,6 +370,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let (train, valid, test) = data.splits.sizes();
             let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
             let mut learn = attach_run_dir(learn, &common, info)?;
+            start_from(&mut learn, &common, || collab_header(&config, &data), &FITTED)?;
             let lr = train_lr(&mut learn, &common, DEFAULT_LR)?;
             learn.fit_one_cycle(common.epochs, lr)?;
             let path = common.out.join("model.safetensors");

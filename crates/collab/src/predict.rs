@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use kindling_core::export::{self, Fault, SplitRecord};
+use kindling_core::export::{self, Fault, ModelHeader, SplitRecord};
 use kindling_core::{Error, Result};
 use kindling_tabular::procs::NA;
 use serde::{Deserialize, Serialize};
@@ -42,26 +42,35 @@ pub struct CollabPreprocessing {
 
 /// Writes the model and its vocabularies to one file.
 pub fn export_collab(path: &Path, model: &CollabModel, config: &CollabModelConfig, data: &CollabData) -> Result<()> {
-    let mut seen = vec![Vec::new(); data.users.len()];
-    let mut item_counts = vec![0u32; data.items.len()];
-    for &k in &data.splits.train {
-        let (u, i) = (data.encoded.pairs[2 * k] as usize, data.encoded.pairs[2 * k + 1] as usize);
-        seen[u].push(i as u32);
-        item_counts[i] += 1;
-    }
-    for s in &mut seen {
-        s.sort_unstable();
-    }
     let split = data.source.as_ref().map(|s| s.split_record(&data.ratings, &data.splits));
-    let pre = CollabPreprocessing {
-        users: data.users.clone(),
-        items: data.items.clone(),
-        columns: data.ratings.columns.clone(),
-        seen,
-        item_counts,
-        source: data.source.clone(),
-    };
-    export::export_task(path, model, TASK, config, &pre, Vec::new(), split)
+    export::export_task(path, model, TASK, config, &CollabPreprocessing::new(data), Vec::new(), split)
+}
+
+/// The header [`export_collab`] writes for a model of `config` on `data` (without the split):
+/// what `train --from` checks a model file against. The vocabularies (`users`, `items`) are
+/// what must match ([`FITTED`]).
+pub fn collab_header(config: &CollabModelConfig, data: &CollabData) -> Result<ModelHeader> {
+    export::task_header(TASK, config, &CollabPreprocessing::new(data), Vec::new())
+}
+
+/// The preprocessing keys fitted on the training ratings that give the weights their meaning.
+pub const FITTED: [&str; 2] = ["users", "items"];
+
+impl CollabPreprocessing {
+    /// The vocabularies and training facts of `data`.
+    pub fn new(data: &CollabData) -> Self {
+        let mut seen = vec![Vec::new(); data.users.len()];
+        let mut item_counts = vec![0u32; data.items.len()];
+        for &k in &data.splits.train {
+            let (u, i) = (data.encoded.pairs[2 * k] as usize, data.encoded.pairs[2 * k + 1] as usize);
+            seen[u].push(i as u32);
+            item_counts[i] += 1;
+        }
+        for s in &mut seen {
+            s.sort_unstable();
+        }
+        Self { users: data.users.clone(), items: data.items.clone(), columns: data.ratings.columns.clone(), seen, item_counts, source: data.source.clone() }
+    }
 }
 
 /// A loaded recommender.

@@ -9,6 +9,7 @@ use clap::builder::TypedValueParser as _;
 
 use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
+use crate::export::ModelHeader;
 use crate::learner::{Batch, CHECKPOINT_DIR, Learner, LrFindConfig, LrFindResult, RunDirWriter, RunInfo, TaskModel};
 
 /// The end of every task binary's `main`: an error is printed as one line (`error: …`, naming
@@ -75,6 +76,18 @@ impl std::str::FromStr for LrChoice {
 /// The help of every `--device` flag: what each choice needs.
 pub const DEVICE_HELP: &str = "Where to run: cpu (always built in); wgpu (a GPU) in a build with `--features wgpu`; ndarray in a build with `--features kindling-core/ndarray`";
 
+/// Parses the path of an existing file, resolved to where it is now: `--from
+/// runs/latest/model.safetensors` names the model of the latest run before the new run moves
+/// `runs/latest`.
+pub fn resolved_file(s: &str) -> std::result::Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    match std::fs::canonicalize(&path) {
+        Ok(p) if p.is_file() => Ok(p),
+        Ok(_) => Err(format!("{s} is a folder: name the model file in it (model.safetensors)")),
+        Err(e) => Err(format!("{s}: {e}")),
+    }
+}
+
 /// Parses a positive, finite number (learning rates and other rates a flag takes).
 pub fn positive_f64(s: &str) -> std::result::Result<f64, String> {
     let v: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number"))?;
@@ -108,6 +121,11 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint (same flags as the run that wrote it).
     #[arg(long)]
     pub resume: bool,
+    /// Start from the weights of a finished model (e.g. runs/x/model.safetensors) and train it
+    /// further, as the other flags say: fastai's "fit again". The model and data flags must be
+    /// the ones it was trained with (default: a new model).
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume", value_parser = resolved_file)]
+    pub from: Option<PathBuf>,
 }
 
 /// lr-find flags common to every task binary.
@@ -314,6 +332,23 @@ pub fn attach_run_dir<M: TaskModel<B>, B: Batch>(learner: Learner<M, B>, args: &
         }
     }
     Ok(learner)
+}
+
+/// `--from MODEL`: loads a finished model's weights into the learner before it trains, after
+/// checking that the file holds the model these flags and data build (`expected`, the header
+/// the run would write; `fitted`, the preprocessing keys that must match: see
+/// [`crate::export::same_model`]). Does nothing without `--from`.
+pub fn start_from<M: TaskModel<B>, B: Batch>(
+    learner: &mut Learner<M, B>,
+    args: &TrainArgs,
+    expected: impl FnOnce() -> Result<ModelHeader>,
+    fitted: &[&str],
+) -> Result<()> {
+    let Some(from) = &args.from else { return Ok(()) };
+    let bytes = crate::export::same_model(from, &expected()?, fitted)?;
+    learner.load_weights(bytes, from)?;
+    println!("starting from the weights of {}", from.display());
+    Ok(())
 }
 
 /// Fewer training batches an epoch than this gets a warning: one-cycle needs steps to anneal.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use burn::module::Module;
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, positive_f64, prepare_run_dir, run_lr_find, train_lr};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, positive_f64, prepare_run_dir, run_lr_find, start_from, train_lr};
 use kindling_core::interpret::ClassificationInterpretation;
 use kindling_core::learner::{FineTune, RunInfo, SplitSizes};
 use kindling_core::schedule::LrSpec;
@@ -19,7 +19,7 @@ use crate::data::{LabelKind, TextData, TextDataOptions, TextSource};
 use crate::embed::{Embedder, nearest, write_npy, write_safetensors};
 use crate::learner::{TextTask, one_cycle, text_learner};
 use crate::model::load_hub;
-use crate::predict::{TextPredictor, TextPreprocessing, export_text};
+use crate::predict::{FITTED, TextPredictor, TextPreprocessing, export_text, text_header};
 use crate::tokenizer::TextTokenizer;
 use crate::ulmfit;
 use crate::ulmfit::commands::{ClassifierOptions, Corpus, LmTrainOptions};
@@ -502,6 +502,8 @@ fn train(data: &DataArgs, model: &ModelArgs, fit: &FitArgs, common: &TrainArgs) 
     let learn = text_learner(&config, classifier, &dls, data.task(), clip);
     let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
     let mut learn = attach_run_dir(learn, common, info)?;
+    let pre = TextPreprocessing { tokenizer: tokenizer.to_json(), task: data.task(), thresh: fit.thresh as f32 };
+    start_from(&mut learn, common, || text_header(&config, &pre, text.classes().to_vec()), &FITTED)?;
     let lr = if fit.fine_tune {
         let lr = train_lr(&mut learn, common, 1e-4)?;
         learn.fine_tune_with(common.epochs, lr, FineTune::default())?;
@@ -513,7 +515,6 @@ fn train(data: &DataArgs, model: &ModelArgs, fit: &FitArgs, common: &TrainArgs) 
     };
     report_speed(&text, t.elapsed().as_secs_f64(), common.epochs + usize::from(fit.fine_tune), lr);
     let path = common.out.join("model.safetensors");
-    let pre = TextPreprocessing { tokenizer: tokenizer.to_json(), task: data.task(), thresh: fit.thresh as f32 };
     export_text(&path, learn.model(), &config, &pre, text.classes().to_vec(), Some(text.split_record(common.seed)))?;
     println!("model written to {}", path.display());
     Ok(())

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::Device;
-use kindling_core::export::{self, Fault, HeaderCheck, SplitRecord, TensorShapes};
+use kindling_core::export::{self, Fault, HeaderCheck, ModelHeader, SplitRecord, TensorShapes};
 use kindling_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,15 @@ pub fn export_text(
 ) -> Result<()> {
     export::export_task(path, model, TASK, config, pre, classes, split)
 }
+
+/// The header [`export_text`] writes (without the split): what `train --from` checks a file
+/// against. The tokenizer and the kind of task give the weights their meaning ([`FITTED`]).
+pub fn text_header(config: &ClassifierConfig, pre: &TextPreprocessing, classes: Vec<String>) -> Result<ModelHeader> {
+    export::task_header(TASK, config, pre, classes)
+}
+
+/// The preprocessing keys that must match for a run to start from a model file.
+pub const FITTED: [&str; 2] = ["tokenizer", "task"];
 
 impl HeaderCheck<ClassifierConfig> for TextPreprocessing {
     fn check(&self, arch: &ClassifierConfig, classes: &[String], t: &TensorShapes) -> std::result::Result<(), Fault> {

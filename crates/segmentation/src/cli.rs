@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr, train_lrs};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, start_from, train_lr, train_lrs};
 use kindling_core::learner::{FineTune, RunInfo, SplitSizes};
 use kindling_core::{DeviceChoice, Error, Result};
 
@@ -13,7 +13,7 @@ use crate::interpret::{check_data_matches, interpret};
 use crate::learner::unet_learner;
 pub use crate::model::ENCODERS;
 use crate::model::{UnetConfig, encoder_by_name};
-use crate::predict::{SegPredictor, export_segmentation, write_prediction};
+use crate::predict::{FITTED, SegPredictor, export_segmentation, segmentation_header, write_prediction};
 use crate::show_batch::show_batch;
 
 /// Semantic segmentation as fastai's `unet_learner` does it.
@@ -292,6 +292,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let learn = unet_learner(&config, model.pretrained.as_deref(), &dls, &data.codes, &device)?;
             let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
             let mut learn = attach_run_dir(learn, &common, info)?;
+            start_from(&mut learn, &common, || segmentation_header(&config, &data.pre, &data.codes), &FITTED)?;
             if model.pretrained.is_some() {
                 let (lr, ft) = train_lrs(&mut learn, &common, 2e-3)?.fine_tune(FineTune::default());
                 learn.fine_tune_with(common.epochs, lr, ft)?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use kindling_core::data::Batcher;
-use kindling_core::export::{self, Fault, HeaderCheck, SplitRecord, TensorShapes};
+use kindling_core::export::{self, Fault, HeaderCheck, ModelHeader, SplitRecord, TensorShapes};
 use kindling_core::{Error, Result};
 use kindling_vision::data::Image;
 
@@ -26,6 +26,16 @@ pub const MAX_SIDE: usize = 16_384;
 pub fn export_segmentation(path: &Path, model: &DynamicUnet, config: &UnetConfig, pre: &SegPreprocessing, codes: &Codes, split: Option<SplitRecord>) -> Result<()> {
     export::export_task(path, model, TASK, config, pre, codes.names.clone(), split)
 }
+
+/// The header [`export_segmentation`] writes for a model of `config` on data prepared by `pre`:
+/// what `train --from` checks a model file against ([`FITTED`] must match; normalisation
+/// statistics may move a little with the data).
+pub fn segmentation_header(config: &UnetConfig, pre: &SegPreprocessing, codes: &Codes) -> Result<ModelHeader> {
+    export::task_header(TASK, config, pre, codes.names.clone())
+}
+
+/// The preprocessing keys that give a segmentation model's weights their meaning.
+pub const FITTED: [&str; 4] = ["size", "channels", "void", "binary"];
 
 impl HeaderCheck<UnetConfig> for SegPreprocessing {
     fn check(&self, arch: &UnetConfig, classes: &[String], t: &TensorShapes) -> std::result::Result<(), Fault> {

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr};
+use kindling_core::cli::{LrFindArgs, TrainArgs, attach_run_dir, prepare_run_dir, run_lr_find, start_from, train_lr};
 use kindling_core::data::Splits;
 use kindling_core::data::split::{ColSplitter, RandomSplitter, Splitter};
 use kindling_core::export::SplitRecord;
 use kindling_core::learner::{RunInfo, SplitSizes};
 use kindling_core::{DeviceChoice, Error, Result};
 use crate::interpret::{Outcome, TabularInterpretation, metric_name};
-use crate::predict::{TrainingSource, export_tabular_with_source, split_record};
+use crate::predict::{FITTED, TrainingSource, export_tabular_with_source, split_record, tabular_header};
 use crate::prelude::*;
 use crate::roles::kind_note;
 
@@ -412,6 +412,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let (train, valid, test) = data.splits.sizes();
             let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
             let mut learn = attach_run_dir(learn, &common, info)?;
+            start_from(&mut learn, &common, || tabular_header(&config, &data.procs, &read), &FITTED)?;
             let lr = train_lr(&mut learn, &common, DEFAULT_LR)?;
             learn.fit_one_cycle(common.epochs, lr)?;
             let path = common.out.join("model.safetensors");

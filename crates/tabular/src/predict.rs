@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::Device;
 use burn::tensor::activation::softmax;
-use kindling_core::export::{self, SplitRecord};
+use kindling_core::export::{self, ModelHeader, SplitRecord};
 use kindling_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +92,17 @@ pub fn export_tabular_with_source(
     let pre = TabularPreprocessing { procs: procs.clone(), read: read.clone(), source };
     export::export_task(path, model, TASK, config, &pre, procs.classes.clone(), split)
 }
+
+/// The header [`export_tabular`] writes for a model of `config` on data prepared by `procs`:
+/// what `train --from` checks a model file against. The fitted `procs` (categories, fill
+/// values, normalisation statistics) are what must match ([`FITTED`]); the file read may differ.
+pub fn tabular_header(config: &TabularModelConfig, procs: &TabularProcs, read: &ReadOptions) -> Result<ModelHeader> {
+    let pre = TabularPreprocessing { procs: procs.clone(), read: read.clone(), source: None };
+    export::task_header(TASK, config, &pre, procs.classes.clone())
+}
+
+/// The preprocessing keys fitted on the training rows that give the weights their meaning.
+pub const FITTED: [&str; 1] = ["procs"];
 
 /// Predictions for rows, in their order.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 use kindling_core::data::Batcher;
-use kindling_core::export::{self, SplitRecord};
+use kindling_core::export::{self, ModelHeader, SplitRecord};
 use kindling_core::{Error, Result};
 
 use crate::data::ImageBatcher;
@@ -32,6 +32,17 @@ pub fn export_vision(
 ) -> Result<()> {
     export::export_task(path, model, TASK, config, pre, classes.to_vec(), split)
 }
+
+/// The header [`export_vision`] writes for a model of `config` on images prepared by `pre`:
+/// what `train --from` checks a model file against. The image size, resize method and
+/// channels must match ([`FITTED`]); normalisation statistics may move a little with the data
+/// (a cleaned data set).
+pub fn vision_header(config: &VisionModelConfig, pre: &Preprocessing, classes: &[String]) -> Result<ModelHeader> {
+    export::task_header(TASK, config, pre, classes.to_vec())
+}
+
+/// The preprocessing keys that give a vision model's weights their meaning.
+pub const FITTED: [&str; 3] = ["size", "method", "channels"];
 
 /// A loaded image classifier.
 pub struct VisionPredictor {

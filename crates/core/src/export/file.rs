@@ -138,10 +138,14 @@ pub fn export_task<M: Module, A: Serialize, P: Serialize>(
     classes: Vec<String>,
     split: Option<SplitRecord>,
 ) -> Result<()> {
+    export(path, &model.valid(), &task_header(task, arch, preprocessing, classes)?.with_split(split))
+}
+
+/// The header [`export_task`] writes (without a split record): what a model file must hold
+/// for a run to start from it ([`super::same_model`]).
+pub fn task_header<A: Serialize, P: Serialize>(task: &str, arch: &A, preprocessing: &P, classes: Vec<String>) -> Result<ModelHeader> {
     let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| Error::Data(format!("cannot serialise the header: {e}")));
-    let header = ModelHeader::new(task, json(serde_json::to_value(arch))?, json(serde_json::to_value(preprocessing))?, classes)
-        .with_split(split);
-    export(path, &model.valid(), &header)
+    Ok(ModelHeader::new(task, json(serde_json::to_value(arch))?, json(serde_json::to_value(preprocessing))?, classes))
 }
 
 /// A model file opened for `task`: its typed architecture and preprocessing, its class names,

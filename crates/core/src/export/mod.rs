@@ -11,7 +11,9 @@
 mod check;
 mod file;
 mod header;
+mod same_model;
 
 pub use check::{Fault, HeaderCheck, TensorShapes};
-pub use file::{Opened, export, export_task, load, open, read, reheader, weights_from_bytes, weights_to_bytes};
+pub use file::{Opened, export, export_task, load, open, read, reheader, task_header, weights_from_bytes, weights_to_bytes};
+pub use same_model::same_model;
 pub use header::{FORMAT, FORMAT_VERSION, ModelHeader, SplitRecord};

@@ -272,6 +272,14 @@ impl<M: TaskModel<B>, B: Batch> Learner<M, B> {
         self.freeze_to(0);
     }
 
+    /// Starts from the weights of a model file, checked by [`crate::export::same_model`] or
+    /// [`crate::export::read`] (`bytes`, read from `origin`): fastai's "fit again" on a finished
+    /// model. The optimizer and the history start afresh.
+    pub fn load_weights(&mut self, bytes: Vec<u8>, origin: &Path) -> Result<()> {
+        self.model = crate::export::weights_from_bytes(self.model.clone(), bytes, origin)?.to_device(self.train.device());
+        Ok(())
+    }
+
     /// Picks up from the checkpoint in `dir`: loads the weights, optimizer state and history,
     /// and makes the next fit calls skip what was already done. The fit calls that follow must
     /// be the ones that wrote the checkpoint (the same plan), or they are refused.

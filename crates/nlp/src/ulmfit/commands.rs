@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use kindling_core::cli::{TrainArgs, attach_run_dir, prepare_run_dir, train_lr};
+use kindling_core::cli::{TrainArgs, attach_run_dir, prepare_run_dir, start_from, train_lr};
 use kindling_core::learner::{RunInfo, SplitSizes};
 use kindling_core::schedule::LrSpec;
 use kindling_core::{Error, Result, seed};
 
 use super::awd_lstm::AwdLstmConfig;
 use super::classifier::AwdClassifierConfig;
-use super::export::{export_classifier, export_encoder, export_language_model, load_encoder, load_language_model};
+use super::export::{FITTED, classifier_header, export_classifier, export_encoder, export_language_model, language_model_header, load_encoder, load_language_model};
 use super::learner::{classifier_learner, fit_one_cycle, gradual_unfreezing, lm_learner};
 use super::lm_data::LmLoader;
 use super::tokenize::{FastaiTokenizer, tokenize_cached};
@@ -265,6 +265,7 @@ pub fn lm_train(opts: &LmTrainOptions, common: &TrainArgs) -> Result<TrainSummar
     let valid = LmLoader::new(valid_ids, common.bs, opts.seq_len, false, common.seed, device.clone())?;
     let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train: train_idx.len(), valid: valid_idx.len(), test: 0 } };
     let mut learn = attach_run_dir(lm_learner(lm, &config, train, valid), common, info)?;
+    start_from(&mut learn, common, || language_model_header(&config, &vocab), &FITTED)?;
     let fit_start = Instant::now();
     let epochs = match &opts.from {
         None => {
@@ -376,6 +377,7 @@ pub fn train_classifier(text: &TextData, opts: &ClassifierOptions, common: &Trai
     let dls = text_loaders(text, ids, Vocab::PAD, common.bs, common.seed, device.clone())?;
     let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train: n_train, valid: n_valid, test: n_test } };
     let mut learn = attach_run_dir(classifier_learner(model, &config, dls.train, dls.valid), common, info)?;
+    start_from(&mut learn, common, || classifier_header(&config, &vocab, text.classes().to_vec()), &FITTED)?;
     let fit_start = Instant::now();
     let epochs = if opts.lm.is_some() {
         let lr = train_lr(&mut learn, common, 2e-2)?;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::Device;
-use kindling_core::export::{self, Fault, HeaderCheck, SplitRecord, TensorShapes};
+use kindling_core::export::{self, Fault, HeaderCheck, ModelHeader, SplitRecord, TensorShapes};
 use kindling_core::Result;
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +101,21 @@ impl HeaderCheck<AwdClassifierConfig> for UlmfitPreprocessing {
         let n_in = arch.lin_ftrs.last().copied().unwrap_or(3 * arch.encoder.emb_sz);
         t.expect(&format!("layers.{last}.lin.weight"), &[n_in, arch.n_class], "arch.n_class")
     }
+}
+
+/// The preprocessing key that gives a ULMFiT model's weights their meaning: each embedding row
+/// is a word of the vocabulary (what `train --from` checks).
+pub const FITTED: [&str; 1] = ["vocab"];
+
+/// The header [`export_language_model`] writes: what `lm train --from` checks a file against.
+pub fn language_model_header(config: &AwdLstmConfig, vocab: &Vocab) -> Result<ModelHeader> {
+    export::task_header(LM_TASK, config, &UlmfitPreprocessing::new(vocab.clone()), Vec::new())
+}
+
+/// The header [`export_classifier`] writes (without the split): what `train --arch awd-lstm
+/// --from` checks a file against.
+pub fn classifier_header(config: &AwdClassifierConfig, vocab: &Vocab, classes: Vec<String>) -> Result<ModelHeader> {
+    export::task_header(CLASSIFIER_TASK, config, &UlmfitPreprocessing::new(vocab.clone()), classes)
 }
 
 /// Writes a language model and its vocabulary.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
-use kindling_core::cli::{DEVICE_HELP, LrFindArgs, attach_run_dir, prepare_run_dir, run_lr_find, train_lr, train_lrs};
+use kindling_core::cli::{DEVICE_HELP, LrFindArgs, attach_run_dir, prepare_run_dir, run_lr_find, start_from, train_lr, train_lrs};
 use kindling_core::data::DataLoaders;
 use kindling_core::interpret::ClassificationInterpretation;
 use kindling_core::learner::{CrossEntropyLoss, FineTune, Learner, RunInfo, SplitSizes};
@@ -24,7 +24,7 @@ use crate::learner::{LearnerOptions, VisionModel, VisionModelConfig, vision_lear
 use crate::mixup::MixUp;
 use crate::models::{ARCH_NAMES, ArchConfig};
 use crate::output::Format;
-use crate::predict::{VisionPredictor, export_vision};
+use crate::predict::{FITTED, VisionPredictor, export_vision, vision_header};
 
 /// Image classification as fastai's `vision_learner` does it.
 #[derive(Parser)]
@@ -264,6 +264,7 @@ fn train(data: DataArgs, aug: AugArgs, ModelArgs { arch, pretrained }: ModelArgs
     let learn = vision_learner_with(&config, pretrained.as_deref(), &dls, &device, &opts)?;
     let info = RunInfo { seed: common.seed, device: common.device.to_string(), splits: SplitSizes { train, valid, test } };
     let mut learn = attach_run_dir(learn, common, info)?;
+    start_from(&mut learn, common, || vision_header(&config, &data_set.pre, &data_set.items.classes), &FITTED)?;
     if pretrained.is_some() {
         // As after fastai's vision_learner: the body frozen (also for `--lr find`'s sweep).
         learn.freeze();
