@@ -1,6 +1,7 @@
 //! Every command's `--help` tells the truth about what happens when a flag is not given
 //! (issue #20): each option that takes a value shows its default, in every subcommand of every
 //! task's binary, but the flags that name the user's own data, model or query, which have none.
+//! And a count of things to list or show takes `-n` and `-k` alike, wherever it is.
 //! Subcommands are found by reading each help's `Commands:` list, so a new subcommand or flag
 //! is checked without touching this test.
 
@@ -63,6 +64,26 @@ fn value_options(help: &str) -> Vec<(String, String)> {
 fn every_value_flag_shows_its_default() {
     let mut missing = Vec::new();
     let mut checked = 0;
+    for (name, path, text) in every_help() {
+        for (flag, body) in value_options(&text) {
+            // `embed` writes --out, prints --similar, or both: one of them is the request.
+            let request = path == ["embed"] && flag == "--out";
+            if INPUTS.contains(&flag.as_str()) || request {
+                continue;
+            }
+            checked += 1;
+            if !body.to_lowercase().contains("default") {
+                missing.push(format!("{name} {} {flag}:\n{body}", path.join(" ")));
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} options found: is the help parsed?");
+    assert!(missing.is_empty(), "options that do not show their default:\n\n{}", missing.join("\n\n"));
+}
+
+/// Every subcommand's help of every binary, with its path (`["lm", "generate"]`).
+fn every_help() -> Vec<(String, Vec<String>, String)> {
+    let mut all = Vec::new();
     for bin in BINARIES {
         let name = std::path::Path::new(bin).file_name().unwrap().to_string_lossy().into_owned();
         let mut todo = vec![Vec::<String>::new()];
@@ -71,21 +92,29 @@ fn every_value_flag_shows_its_default() {
             for sub in subcommands(&text) {
                 todo.push(path.iter().cloned().chain([sub]).collect());
             }
-            for (flag, body) in value_options(&text) {
-                // `embed` writes --out, prints --similar, or both: one of them is the request.
-                let request = path == ["embed"] && flag == "--out";
-                if INPUTS.contains(&flag.as_str()) || request {
-                    continue;
-                }
-                checked += 1;
-                if !body.to_lowercase().contains("default") {
-                    missing.push(format!("{name} {} {flag}:\n{body}", path.join(" ")));
-                }
-            }
+            all.push((name.clone(), path, text));
         }
     }
-    assert!(checked > 100, "only {checked} options found: is the help parsed?");
-    assert!(missing.is_empty(), "options that do not show their default:\n\n{}", missing.join("\n\n"));
+    all
+}
+
+#[test]
+fn counts_take_n_and_k_alike() {
+    let mut counts = 0;
+    for (name, path, text) in every_help() {
+        for (flag, body) in value_options(&text) {
+            let first = body.lines().next().unwrap_or_default().trim_start();
+            let short = first.starts_with("-n, ") || first.starts_with("-k, ");
+            // `lm generate -n` counts words to write, not things to list.
+            if !short || flag == "--n-words" {
+                continue;
+            }
+            counts += 1;
+            let other = if first.starts_with("-n, ") { "[alias: -k]" } else { "[alias: -n]" };
+            assert!(body.contains(other), "{name} {} {flag} takes one of -n and -k only:\n{body}", path.join(" "));
+        }
+    }
+    assert!(counts >= 9, "only {counts} counts found");
 }
 
 #[test]

@@ -80,7 +80,7 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Mistakes to list.
-        #[arg(short = 'k', long, default_value_t = 10)]
+        #[arg(short = 'k', long, visible_short_alias = 'n', default_value_t = 10)]
         k: usize,
         /// Folder for the outputs.
         #[arg(long, default_value = "runs/interpret")]
@@ -107,7 +107,7 @@ enum Command {
         #[arg(long)]
         similar: Option<String>,
         /// How many similar lines to print.
-        #[arg(short = 'k', long, default_value_t = 5)]
+        #[arg(short = 'k', long, visible_short_alias = 'n', default_value_t = 5)]
         k: usize,
         /// Longest text in tokens (longer ones are cut).
         #[arg(long, default_value_t = 128)]

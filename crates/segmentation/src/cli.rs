@@ -65,7 +65,7 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Images in the grid (those with the lowest Dice).
-        #[arg(short, long, default_value_t = 9)]
+        #[arg(short, long, visible_short_alias = 'k', default_value_t = 9)]
         n: usize,
         /// Batch size.
         #[arg(long, default_value_t = 16)]
@@ -88,7 +88,7 @@ enum Command {
         #[command(flatten)]
         aug: AugArgs,
         /// Images to show.
-        #[arg(short, long, default_value_t = 9)]
+        #[arg(short, long, visible_short_alias = 'k', default_value_t = 9)]
         n: usize,
         /// Seed (split, shuffling and augmentation).
         #[arg(long, default_value_t = 42)]

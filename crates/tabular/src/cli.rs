@@ -85,7 +85,7 @@ enum Command {
         #[arg(long)]
         csv: Option<PathBuf>,
         /// How many of the highest-loss rows to show.
-        #[arg(short, long, default_value_t = 10)]
+        #[arg(short, long, visible_short_alias = 'n', default_value_t = 10)]
         k: usize,
         /// Shuffles of each column for permutation importance (at least 1; the change in the
         /// metric is their mean).
